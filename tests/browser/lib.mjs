@@ -1,0 +1,32 @@
+// Shared launcher: Debian's chromium, headless, quiet on a closed network.
+// Scripts print one JSON object on stdout; the Rust test that ran them asserts on it.
+import { chromium } from 'playwright-core';
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--autoplay-policy=no-user-gesture-required',
+    ],
+  });
+}
+
+// Runs `body(page)` with a fresh page, prints its result as JSON, exits non-zero on error.
+export async function run(body) {
+  const browser = await launch();
+  const timer = setTimeout(() => { console.error('browser script timed out'); process.exit(3); }, 90_000);
+  try {
+    const page = await browser.newPage();
+    const result = await body(page);
+    process.stdout.write(JSON.stringify(result) + '\n');
+  } catch (e) {
+    console.error(String(e && e.stack || e));
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(timer);
+    await browser.close();
+  }
+}
