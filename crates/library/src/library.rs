@@ -1,0 +1,362 @@
+//! The served folders and what a URL path resolves to.
+
+use crate::Error;
+use crate::duration::mp4_duration;
+use crate::kind::{MediaKind, kind_of};
+use crate::path::decode_url_path;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// Characters escaped in a URL path segment: all but RFC 3986 unreserved ones.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+/// Durations remembered per (path, mtime, len); cleared whole when it reaches this size.
+const DURATION_CACHE_MAX: usize = 10_000;
+
+/// One served folder.
+#[derive(Debug, Clone)]
+pub struct Root {
+    /// First URL segment when several folders are served.
+    pub name: String,
+    /// Canonical path.
+    pub path: PathBuf,
+}
+
+/// What a URL path resolved to, inside the served folders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// The top: the single root, or the list of roots.
+    Top,
+    /// A folder (canonical path).
+    Dir(PathBuf),
+    /// A regular file (canonical path).
+    File(PathBuf),
+}
+
+/// One line of a folder listing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub name: String,
+    /// URL path relative to the library top, percent-encoded, no leading slash.
+    pub url_path: String,
+    pub is_dir: bool,
+    pub kind: MediaKind,
+    pub size: u64,
+    pub duration_secs: Option<f64>,
+}
+
+/// A folder's contents, folders first, then files, each in natural-ish name order.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Listing {
+    /// URL path of this folder (percent-encoded, no leading or trailing slash; "" at the top).
+    pub url_path: String,
+    pub entries: Vec<Entry>,
+}
+
+/// The folders shared by one server.
+pub struct Library {
+    roots: Vec<Root>,
+    durations: Mutex<HashMap<PathBuf, (SystemTime, u64, Option<Duration>)>>,
+}
+
+impl Library {
+    /// Opens the folders to serve; each must exist and be a folder.
+    pub fn new(paths: &[PathBuf]) -> Result<Library, Error> {
+        let mut roots: Vec<Root> = Vec::new();
+        for p in paths {
+            let path = std::fs::canonicalize(p).map_err(|source| Error::Root {
+                path: p.clone(),
+                source,
+            })?;
+            if !path.is_dir() {
+                return Err(Error::Root {
+                    path: p.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder"),
+                });
+            }
+            // Root names are URL segments: no leading dot (it would read as hidden), never empty.
+            let base = path
+                .file_name()
+                .map(|n| n.to_string_lossy().trim_start_matches('.').to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "folder".to_string());
+            let mut name = base.clone();
+            let mut n = 2;
+            while roots.iter().any(|r| r.name == name) {
+                name = format!("{base}-{n}");
+                n += 1;
+            }
+            roots.push(Root { name, path });
+        }
+        Ok(Library {
+            roots,
+            durations: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The served folders.
+    pub fn roots(&self) -> &[Root] {
+        &self.roots
+    }
+
+    /// Resolves a raw (still percent-encoded) URL path relative to the library top.
+    /// Blocking: it touches the file system.
+    pub fn resolve(&self, raw: &str) -> Result<Resolved, Error> {
+        let segments = decode_url_path(raw)?;
+        if segments.iter().any(|s| s.starts_with('.')) {
+            return Err(Error::Refused {
+                path: raw.to_string(),
+                reason: "hidden file",
+            });
+        }
+        let (root, rest) = match self.roots.as_slice() {
+            [] => return Err(Error::NotFound(raw.to_string())),
+            [only] => (only, &segments[..]),
+            many => {
+                let Some((first, rest)) = segments.split_first() else {
+                    return Ok(Resolved::Top);
+                };
+                let root = many
+                    .iter()
+                    .find(|r| &r.name == first)
+                    .ok_or_else(|| Error::NotFound(raw.to_string()))?;
+                (root, rest)
+            }
+        };
+        if rest.is_empty() && self.roots.len() == 1 {
+            return Ok(Resolved::Top);
+        }
+        let joined = rest.iter().fold(root.path.clone(), |p, s| p.join(s));
+        let real = std::fs::canonicalize(&joined).map_err(|_| Error::NotFound(raw.to_string()))?;
+        if !real.starts_with(&root.path) {
+            return Err(Error::Refused {
+                path: raw.to_string(),
+                reason: "symlink leads outside the served folder",
+            });
+        }
+        let meta = std::fs::metadata(&real).map_err(|_| Error::NotFound(raw.to_string()))?;
+        if meta.is_dir() {
+            Ok(Resolved::Dir(real))
+        } else if meta.is_file() {
+            Ok(Resolved::File(real))
+        } else {
+            Err(Error::NotFound(raw.to_string()))
+        }
+    }
+
+    /// Lists the folder at a raw URL path. Blocking.
+    pub fn list(&self, raw: &str) -> Result<Listing, Error> {
+        let base = decode_url_path(raw)?;
+        let url_path = encode_segments(&base);
+        let dir = match self.resolve(raw)? {
+            Resolved::File(_) => return Err(Error::NotFound(raw.to_string())),
+            Resolved::Top if self.roots.len() != 1 => {
+                let entries = self
+                    .roots
+                    .iter()
+                    .map(|r| Entry {
+                        name: r.name.clone(),
+                        url_path: encode_segments(std::slice::from_ref(&r.name)),
+                        is_dir: true,
+                        kind: MediaKind::Other,
+                        size: 0,
+                        duration_secs: None,
+                    })
+                    .collect();
+                return Ok(Listing { url_path, entries });
+            }
+            Resolved::Top => self.roots[0].path.clone(),
+            Resolved::Dir(d) => d,
+        };
+        let root = self
+            .roots
+            .iter()
+            .find(|r| dir.starts_with(&r.path))
+            .ok_or_else(|| Error::NotFound(raw.to_string()))?;
+        let read = std::fs::read_dir(&dir).map_err(|source| Error::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let mut entries = Vec::new();
+        for item in read.flatten() {
+            let name = item.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            // Follow symlinks, but only to places inside the same served folder.
+            let Ok(real) = std::fs::canonicalize(item.path()) else {
+                continue;
+            };
+            if !real.starts_with(&root.path) {
+                continue;
+            }
+            let Ok(meta) = std::fs::metadata(&real) else {
+                continue;
+            };
+            let mut segs = base.clone();
+            segs.push(name.clone());
+            let is_dir = meta.is_dir();
+            let kind = if is_dir {
+                MediaKind::Other
+            } else {
+                kind_of(&name)
+            };
+            let duration_secs = if is_dir {
+                None
+            } else {
+                self.duration(&real, &meta).map(|d| d.as_secs_f64())
+            };
+            entries.push(Entry {
+                url_path: encode_segments(&segs),
+                name,
+                is_dir,
+                kind,
+                size: if is_dir { 0 } else { meta.len() },
+                duration_secs,
+            });
+        }
+        entries.sort_by(|a, b| {
+            b.is_dir
+                .cmp(&a.is_dir)
+                .then_with(|| natural_key(&a.name).cmp(&natural_key(&b.name)))
+        });
+        Ok(Listing { url_path, entries })
+    }
+
+    fn duration(&self, path: &Path, meta: &std::fs::Metadata) -> Option<Duration> {
+        let lower = path.extension()?.to_string_lossy().to_ascii_lowercase();
+        if !matches!(lower.as_str(), "mp4" | "m4v" | "mov" | "m4a") {
+            return None;
+        }
+        let mtime = meta.modified().ok()?;
+        let mut cache = self.durations.lock().ok()?;
+        if let Some((t, len, d)) = cache.get(path)
+            && *t == mtime
+            && *len == meta.len()
+        {
+            return *d;
+        }
+        let d = std::fs::File::open(path)
+            .ok()
+            .and_then(|mut f| mp4_duration(&mut f));
+        if cache.len() >= DURATION_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(path.to_path_buf(), (mtime, meta.len(), d));
+        d
+    }
+}
+
+/// Percent-encodes decoded segments into a URL path (no leading slash).
+pub fn encode_segments(segments: &[String]) -> String {
+    segments
+        .iter()
+        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Sort key that puts "Episode 2" before "Episode 10".
+fn natural_key(name: &str) -> Vec<(String, u64)> {
+    let mut key = Vec::new();
+    let mut text = String::new();
+    let mut digits = String::new();
+    for c in name.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+        } else {
+            if !digits.is_empty() {
+                key.push((
+                    std::mem::take(&mut text),
+                    digits.parse().unwrap_or(u64::MAX),
+                ));
+                digits.clear();
+            }
+            text.extend(c.to_lowercase());
+        }
+    }
+    key.push((text, digits.parse().unwrap_or(0)));
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lib_with_files() -> (tempfile::TempDir, Library) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("videos");
+        std::fs::create_dir_all(root.join("Season 1")).unwrap();
+        std::fs::write(root.join("Episode 10.mp4"), b"x").unwrap();
+        std::fs::write(root.join("Episode 2.mp4"), b"xy").unwrap();
+        std::fs::write(root.join(".hidden.mp4"), b"x").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), b"s").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("secret.txt"), root.join("escape.mp4")).unwrap();
+        std::os::unix::fs::symlink(root.join("Episode 2.mp4"), root.join("inside.mp4")).unwrap();
+        let lib = Library::new(&[root]).unwrap();
+        (dir, lib)
+    }
+
+    #[test]
+    fn lists_in_natural_order_without_hidden_or_escaping_links() {
+        let (_d, lib) = lib_with_files();
+        let l = lib.list("").unwrap();
+        let names: Vec<_> = l.entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["Season 1", "Episode 2.mp4", "Episode 10.mp4", "inside.mp4"]
+        );
+        assert_eq!(l.entries[1].url_path, "Episode%202.mp4");
+        assert_eq!(l.entries[1].size, 2);
+    }
+
+    #[test]
+    fn resolves_and_refuses() {
+        let (_d, lib) = lib_with_files();
+        assert!(matches!(
+            lib.resolve("Episode%202.mp4"),
+            Ok(Resolved::File(_))
+        ));
+        assert!(matches!(lib.resolve("Season%201/"), Ok(Resolved::Dir(_))));
+        assert!(matches!(lib.resolve(""), Ok(Resolved::Top)));
+        assert!(matches!(
+            lib.resolve("escape.mp4"),
+            Err(Error::Refused { .. })
+        ));
+        assert!(matches!(
+            lib.resolve(".hidden.mp4"),
+            Err(Error::Refused { .. })
+        ));
+        assert!(matches!(
+            lib.resolve("../secret.txt"),
+            Err(Error::Refused { .. })
+        ));
+        assert!(matches!(
+            lib.resolve("missing.mp4"),
+            Err(Error::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn several_roots_get_named_prefixes() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        std::fs::write(b.path().join("x.mp4"), b"x").unwrap();
+        let lib = Library::new(&[a.path().to_path_buf(), b.path().to_path_buf()]).unwrap();
+        let top = lib.list("").unwrap();
+        assert_eq!(top.entries.len(), 2);
+        let bname = &lib.roots()[1].name;
+        assert!(matches!(
+            lib.resolve(&format!("{bname}/x.mp4")),
+            Ok(Resolved::File(_))
+        ));
+        assert!(matches!(lib.resolve("x.mp4"), Err(Error::NotFound(_))));
+    }
+}
