@@ -1,1 +1,89 @@
-fn main() {}
+//! `homestream`: stream video from this computer to any browser or player.
+//!
+//! The binary only parses the command line and wires the crates together; each subcommand's
+//! work lives in the crate of its capability.
+
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "homestream", version, about, long_about = None)]
+#[command(
+    after_help = "With no command, serves the current folder and a live test stream \"demo\"."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Share folders of videos and live streams on the network
+    Serve(serve::ServeArgs),
+    /// Read an MJPEG stream: stats, frames to files, snapshots
+    Watch(homestream_mjpeg::cli::WatchArgs),
+    /// Play a throttled remote video through many parallel connections
+    Funnel(homestream_funnel::cli::FunnelArgs),
+    /// Download a remote file through many parallel connections
+    Download(homestream_funnel::cli::DownloadArgs),
+    /// List cameras and microphones
+    Devices {
+        /// One JSON document instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage the accounts of the users file
+    User(homestream_auth::cli::UserArgs),
+    /// The desktop window
+    Gui,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("homestream: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            None => serve::run(serve::ServeArgs::default_demo()).await,
+            Some(Command::Serve(args)) => serve::run(args).await,
+            Some(Command::Watch(args)) => homestream_mjpeg::cli::run(args).await,
+            Some(Command::Funnel(args)) => homestream_funnel::cli::run_funnel(args).await,
+            Some(Command::Download(args)) => homestream_funnel::cli::run_download(args).await,
+            Some(Command::Devices { json }) => homestream_live::cli::run_devices(json),
+            Some(Command::User(args)) => homestream_auth::cli::run_user(args),
+            Some(Command::Gui) => Err(anyhow::anyhow!(
+                "the desktop window is not part of this build yet; use `homestream serve`"
+            )),
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("homestream: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr (one line per request and stream event); `RUST_LOG` overrides the level.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_target(false)
+        .init();
+}

@@ -109,7 +109,10 @@ impl http_serve::Entity for MediaFile {
     }
 
     fn last_modified(&self) -> Option<SystemTime> {
-        Some(self.inner.mtime)
+        // HTTP-dates have whole seconds; comparing If-Modified-Since against a sub-second
+        // mtime would never match (RFC 9110 §13.1.3).
+        let secs = self.inner.mtime.duration_since(UNIX_EPOCH).ok()?.as_secs();
+        Some(UNIX_EPOCH + std::time::Duration::from_secs(secs))
     }
 }
 

@@ -9,6 +9,7 @@ mod error;
 mod kind;
 mod library;
 mod path;
+mod rfc9110;
 mod subtitles;
 
 pub use entity::{MediaFile, MemoryEntity};
@@ -16,4 +17,5 @@ pub use error::Error;
 pub use kind::{MediaKind, content_type, kind_of};
 pub use library::{Entry, Library, Listing, Resolved, Root, encode_segments};
 pub use path::decode_url_path;
+pub use rfc9110::{MAX_RANGES, normalize_request};
 pub use subtitles::{SubtitleTrack, sidecars_for, srt_to_vtt};

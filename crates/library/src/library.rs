@@ -20,6 +20,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Durations remembered per (path, mtime, len); cleared whole when it reaches this size.
 const DURATION_CACHE_MAX: usize = 10_000;
 
+/// A file's duration as read at (mtime, length).
+type CachedDuration = (SystemTime, u64, Option<Duration>);
+
 /// One served folder.
 #[derive(Debug, Clone)]
 pub struct Root {
@@ -63,7 +66,7 @@ pub struct Listing {
 /// The folders shared by one server.
 pub struct Library {
     roots: Vec<Root>,
-    durations: Mutex<HashMap<PathBuf, (SystemTime, u64, Option<Duration>)>>,
+    durations: Mutex<HashMap<PathBuf, CachedDuration>>,
 }
 
 impl Library {

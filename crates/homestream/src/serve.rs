@@ -1,0 +1,89 @@
+//! `homestream serve` (and `homestream` with no arguments).
+
+use homestream_live::LiveSpec;
+use homestream_server::{ServeConfig, qr_text};
+use std::io::IsTerminal;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Share folders of videos and live streams.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Folders to share [default: the current folder]
+    pub paths: Vec<PathBuf>,
+    /// Address to listen on [default: every interface]
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<IpAddr>,
+    /// Port [default: 8000, or the next free one up to 8009]; a taken explicit port is an error
+    #[arg(long, value_name = "N")]
+    pub port: Option<u16>,
+    /// A live stream, NAME=SOURCE: test[:WxH@FPS], jpegs:DIR[@FPS], camera:INDEX|NAME[@WxH@FPS],
+    /// mjpeg:URL (repeatable)
+    #[arg(long = "live", value_name = "NAME=SOURCE")]
+    pub live: Vec<LiveSpec>,
+}
+
+impl ServeArgs {
+    /// What `homestream` with no arguments does: the current folder and a test stream.
+    pub fn default_demo() -> ServeArgs {
+        ServeArgs {
+            paths: Vec::new(),
+            bind: None,
+            port: None,
+            live: vec![LiveSpec {
+                name: "demo".into(),
+                source: "test".into(),
+            }],
+        }
+    }
+}
+
+pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let paths = if args.paths.is_empty() {
+        vec![std::env::current_dir()?]
+    } else {
+        args.paths
+    };
+    let config = ServeConfig {
+        paths: paths.clone(),
+        bind: args.bind,
+        port: args.port,
+        live: args.live,
+    };
+    let server = homestream_server::start(config).await?;
+    let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    println!(
+        "homestream {} is serving {}",
+        env!("CARGO_PKG_VERSION"),
+        shown.join(", ")
+    );
+    for url in &server.urls {
+        let note = if url.contains("://127.0.0.1") || url.contains("://[::1]") {
+            "  (this computer)"
+        } else {
+            ""
+        };
+        println!("  {url}{note}");
+    }
+    for s in server.state.live.list() {
+        let base = server.urls.first().map_or("/", |u| u.as_str());
+        println!("  live: {base}live/{}/  ({})", s.name, s.description);
+    }
+    let stdout_tty = std::io::stdout().is_terminal();
+    if stdout_tty
+        && let Some(first_lan) = server.urls.first().filter(|u| !u.contains("://127."))
+        && let Some(qr) = qr_text(first_lan)
+    {
+        println!("Scan to open {first_lan} on a phone:\n{qr}");
+    }
+    eprintln!(
+        "WARNING: no login is required: anyone who can reach this computer can watch. \
+Use --auth USERS_FILE to require one."
+    );
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    eprintln!("stopping...");
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,107 @@
+//! One log line per request: peer, method, path, status, bytes actually sent, time.
+//!
+//! The line is written when the response body ends or is dropped, so a long stream (MJPEG, a
+//! movie) is logged once, at its end, with the bytes that really went out. A client that goes
+//! away mid-body is normal for media and is logged at info level as `aborted`, never as an error.
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::middleware::Next;
+use axum::response::Response;
+use bytes::Bytes;
+use http_body::{Frame, SizeHint};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// axum middleware: wraps the response body to count bytes and log at its end.
+pub async fn log_requests(req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.to_string())
+        .unwrap_or_else(|| "-".into());
+    let method = req.method().clone();
+    let path = req
+        .uri()
+        .path_and_query()
+        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let (parts, body) = res.into_parts();
+    let line = LogLine {
+        peer,
+        method: method.to_string(),
+        path,
+        status: parts.status.as_u16(),
+        start,
+        bytes: 0,
+        finished: false,
+    };
+    Response::from_parts(parts, Body::new(CountingBody { inner: body, line }))
+}
+
+struct LogLine {
+    peer: String,
+    method: String,
+    path: String,
+    status: u16,
+    start: Instant,
+    bytes: u64,
+    finished: bool,
+}
+
+struct CountingBody {
+    inner: Body,
+    line: LogLine,
+}
+
+impl http_body::Body for CountingBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    self.line.bytes += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) => self.line.finished = true,
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for CountingBody {
+    fn drop(&mut self) {
+        // An empty body (HEAD, 304) may never be polled: it counts as finished.
+        let finished = self.line.finished || http_body::Body::is_end_stream(&self.inner);
+        let l = &self.line;
+        tracing::info!(
+            target: "homestream::request",
+            "{} {} {} {} {}B {:.1}ms{}",
+            l.peer,
+            l.method,
+            l.path,
+            l.status,
+            l.bytes,
+            l.start.elapsed().as_secs_f64() * 1000.0,
+            if finished { "" } else { " aborted" }
+        );
+    }
+}

@@ -1,0 +1,23 @@
+//! The one typed configuration of a server, filled from the command line (or, later, the GUI).
+
+use homestream_live::LiveSpec;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+/// Default port when none is given; the next [`PORT_TRIES`]` - 1` are tried if it is taken.
+pub const DEFAULT_PORT: u16 = 8000;
+/// How many ports are tried from the default.
+pub const PORT_TRIES: u16 = 10;
+
+/// Everything `homestream serve` needs.
+#[derive(Debug, Clone, Default)]
+pub struct ServeConfig {
+    /// Folders to share (at least one).
+    pub paths: Vec<PathBuf>,
+    /// Address to listen on; `None` means every interface (IPv6 and IPv4).
+    pub bind: Option<IpAddr>,
+    /// Port; `None` means [`DEFAULT_PORT`] with fallback to the next free ones.
+    pub port: Option<u16>,
+    /// Live streams.
+    pub live: Vec<LiveSpec>,
+}

@@ -1,0 +1,141 @@
+//! `/media/<path>`: a library file's bytes, and `/vtt/<path>`: a sidecar subtitle as WebVTT.
+//!
+//! Range, conditional and HEAD handling is http-serve's (RFC 9110 §13-14); this module only
+//! decides which file a request may reach and what it is called.
+
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use homestream_library::{
+    Error as LibError, MediaFile, MemoryEntity, Resolved, content_type, normalize_request,
+};
+use http::StatusCode;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Largest SubRip file converted in memory; subtitles are a few hundred KiB at most.
+const MAX_SRT: u64 = 16 * 1024 * 1024;
+
+/// GET/HEAD `/media/<path>`.
+pub async fn media(State(st): State<Arc<AppState>>, mut req: Request) -> Response {
+    let raw = req
+        .uri()
+        .path()
+        .strip_prefix("/media/")
+        .unwrap_or("")
+        .to_string();
+    let opened = {
+        let st = Arc::clone(&st);
+        let raw = raw.clone();
+        tokio::task::spawn_blocking(move || open_file(&st, &raw)).await
+    };
+    match opened {
+        Ok(Ok((file, meta, name))) => {
+            normalize_request(req.headers_mut(), meta.len());
+            let entity = MediaFile::new(file, &meta, content_type(&name));
+            http_serve::serve(entity, &req).map(Body::new)
+        }
+        Ok(Err(e)) => not_found(&e),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// GET `/vtt/<path>`: `.vtt` as is, `.srt` converted (browsers' `<track>` reads only WebVTT).
+pub async fn vtt(State(st): State<Arc<AppState>>, mut req: Request) -> Response {
+    let raw = req
+        .uri()
+        .path()
+        .strip_prefix("/vtt/")
+        .unwrap_or("")
+        .to_string();
+    let opened = {
+        let st = Arc::clone(&st);
+        tokio::task::spawn_blocking(move || load_subtitle(&st, &raw)).await
+    };
+    match opened {
+        Ok(Ok(Subtitle::File(file, meta))) => {
+            normalize_request(req.headers_mut(), meta.len());
+            let entity = MediaFile::new(file, &meta, "text/vtt; charset=utf-8");
+            http_serve::serve(entity, &req).map(Body::new)
+        }
+        Ok(Ok(Subtitle::Converted(entity))) => {
+            normalize_request(req.headers_mut(), http_serve::Entity::len(&entity));
+            http_serve::serve(entity, &req).map(Body::new)
+        }
+        Ok(Err(e)) => not_found(&e),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Every refusal is a plain 404, so probing learns nothing; the log says why.
+pub fn not_found(e: &LibError) -> Response {
+    match e {
+        LibError::Refused { .. } => tracing::warn!("{e}"),
+        _ => tracing::debug!("{e}"),
+    }
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+fn resolve_file(st: &AppState, raw: &str) -> Result<PathBuf, LibError> {
+    match st.library.resolve(raw)? {
+        Resolved::File(p) => Ok(p),
+        _ => Err(LibError::NotFound(raw.to_string())),
+    }
+}
+
+fn open_file(
+    st: &AppState,
+    raw: &str,
+) -> Result<(std::fs::File, std::fs::Metadata, String), LibError> {
+    let path = resolve_file(st, raw)?;
+    let io = |source| LibError::Io {
+        path: path.clone(),
+        source,
+    };
+    let file = std::fs::File::open(&path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(LibError::NotFound(raw.to_string()));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok((file, meta, name))
+}
+
+enum Subtitle {
+    File(std::fs::File, std::fs::Metadata),
+    Converted(MemoryEntity),
+}
+
+fn load_subtitle(st: &AppState, raw: &str) -> Result<Subtitle, LibError> {
+    let (file, meta, name) = open_file(st, raw)?;
+    let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".vtt") {
+        return Ok(Subtitle::File(file, meta));
+    }
+    if !lower.ends_with(".srt") || meta.len() > MAX_SRT {
+        return Err(LibError::NotFound(raw.to_string()));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_SRT), &mut bytes).map_err(
+        |source| LibError::Io {
+            path: name.clone().into(),
+            source,
+        },
+    )?;
+    // SubRip files in the wild are often Latin-1/Windows-1252: keep what decodes.
+    let text = String::from_utf8_lossy(&bytes);
+    let mtime = meta.modified().ok();
+    let seed = mtime
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| format!("srt-{:x}-{:x}", d.as_nanos(), meta.len()));
+    Ok(Subtitle::Converted(MemoryEntity::new(
+        homestream_library::srt_to_vtt(&text).into(),
+        "text/vtt; charset=utf-8",
+        seed.as_deref(),
+        mtime,
+    )))
+}

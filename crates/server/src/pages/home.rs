@@ -1,0 +1,131 @@
+//! `/` (live streams and the library's top) and `/browse/<folder>/`.
+
+use super::html::{esc, human_duration, human_size, page};
+use crate::AppState;
+use crate::media::not_found;
+use axum::extract::{Request, State};
+use axum::response::{Html, IntoResponse, Response};
+use homestream_library::{Listing, MediaKind};
+use http::StatusCode;
+use percent_encoding::percent_decode_str;
+use std::fmt::Write;
+use std::sync::Arc;
+
+/// GET `/`.
+pub async fn home(State(st): State<Arc<AppState>>) -> Response {
+    listing_page(st, String::new()).await
+}
+
+/// GET `/browse/<folder>/`.
+pub async fn browse(State(st): State<Arc<AppState>>, req: Request) -> Response {
+    let raw = req
+        .uri()
+        .path()
+        .strip_prefix("/browse/")
+        .unwrap_or("")
+        .to_string();
+    listing_page(st, raw).await
+}
+
+async fn listing_page(st: Arc<AppState>, raw: String) -> Response {
+    let lib = Arc::clone(&st.library);
+    let listed = tokio::task::spawn_blocking(move || lib.list(&raw)).await;
+    let listing = match listed {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => return not_found(&e),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let mut body = String::from("<header><h1><a href=\"/\">homestream</a></h1></header><main>");
+    if listing.url_path.is_empty() {
+        live_section(&st, &mut body);
+    }
+    library_section(&listing, &mut body);
+    body.push_str("</main>");
+    let title = if listing.url_path.is_empty() {
+        "Home".to_string()
+    } else {
+        decode(listing.url_path.rsplit('/').next().unwrap_or(""))
+    };
+    Html(page(&title, &body)).into_response()
+}
+
+fn live_section(st: &AppState, out: &mut String) {
+    let streams = st.live.list();
+    if streams.is_empty() {
+        return;
+    }
+    out.push_str("<section><h2>Live</h2><ul class=\"list\">");
+    for s in streams {
+        let _ = write!(
+            out,
+            "<li><a class=\"item live\" href=\"/live/{n}/\"><span class=\"name\">● {n}</span>\
+<span class=\"meta\">{d}</span></a></li>",
+            n = esc(&s.name),
+            d = esc(&s.description)
+        );
+    }
+    out.push_str("</ul></section>");
+}
+
+fn library_section(listing: &Listing, out: &mut String) {
+    out.push_str("<section><h2>Library</h2>");
+    breadcrumbs(&listing.url_path, out);
+    out.push_str("<ul class=\"list\">");
+    let mut shown = 0;
+    for e in &listing.entries {
+        let (href, icon) = if e.is_dir {
+            (format!("/browse/{}/", e.url_path), "📁")
+        } else {
+            match e.kind {
+                MediaKind::Video => (format!("/watch/{}", e.url_path), "🎬"),
+                MediaKind::Audio => (format!("/watch/{}", e.url_path), "🎵"),
+                MediaKind::Subtitle | MediaKind::Other => continue,
+            }
+        };
+        let mut meta = String::new();
+        if !e.is_dir {
+            meta = human_size(e.size);
+            if let Some(d) = e.duration_secs {
+                meta = format!("{} · {meta}", human_duration(d));
+            }
+        }
+        let _ = write!(
+            out,
+            "<li><a class=\"item\" href=\"{}\"><span class=\"name\">{icon} {}</span>\
+<span class=\"meta\">{}</span></a></li>",
+            esc(&href),
+            esc(&e.name),
+            esc(&meta)
+        );
+        shown += 1;
+    }
+    if shown == 0 {
+        out.push_str("<li class=\"empty\">No videos or audio here.</li>");
+    }
+    out.push_str("</ul></section>");
+}
+
+fn breadcrumbs(url_path: &str, out: &mut String) {
+    if url_path.is_empty() {
+        return;
+    }
+    out.push_str("<nav class=\"crumbs\"><a href=\"/\">Home</a>");
+    let mut acc = String::new();
+    for seg in url_path.split('/') {
+        if !acc.is_empty() {
+            acc.push('/');
+        }
+        acc.push_str(seg);
+        let _ = write!(
+            out,
+            " / <a href=\"/browse/{}/\">{}</a>",
+            esc(&acc),
+            esc(&decode(seg))
+        );
+    }
+    out.push_str("</nav>");
+}
+
+fn decode(seg: &str) -> String {
+    percent_decode_str(seg).decode_utf8_lossy().into_owned()
+}

@@ -1,0 +1,53 @@
+//! The route table. Every route is registered through [`Table::add`], which records its path,
+//! so that tests (the auth gate's above all) can walk every route the server really has.
+
+use crate::{AppState, access_log, media, pages, status};
+use axum::Router;
+use axum::routing::{MethodRouter, get};
+use std::sync::Arc;
+
+/// A registered route: its axum path pattern (`/media/{*path}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub path: String,
+}
+
+struct Table {
+    router: Router,
+    routes: Vec<RouteInfo>,
+}
+
+impl Table {
+    fn add(mut self, path: &str, handler: MethodRouter) -> Self {
+        self.router = self.router.route(path, handler);
+        self.routes.push(RouteInfo {
+            path: path.to_string(),
+        });
+        self
+    }
+}
+
+/// Builds the whole router (library, pages, API, live) with the request log around it, and
+/// the table of its routes.
+pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
+    let s = || Arc::clone(&state);
+    let mut t = Table {
+        router: Router::new(),
+        routes: Vec::new(),
+    }
+    .add("/", get(pages::home).with_state(s()))
+    .add("/browse/{*path}", get(pages::browse).with_state(s()))
+    .add("/watch/{*path}", get(pages::watch).with_state(s()))
+    .add("/media/{*path}", get(media::media).with_state(s()))
+    .add("/vtt/{*path}", get(media::vtt).with_state(s()))
+    .add("/assets/{name}", get(pages::asset))
+    .add("/api/status", get(status::status).with_state(s()));
+    for (path, handler) in state.live.routes() {
+        t = t.add(path, handler);
+    }
+    let router = t
+        .router
+        .fallback(|| async { (http::StatusCode::NOT_FOUND, "not found\n") })
+        .layer(axum::middleware::from_fn(access_log::log_requests));
+    (router, t.routes)
+}

@@ -1,0 +1,348 @@
+//! `/media/<path>` over real TCP, checked against the files' bytes (RFC 9110 §14 ranges,
+//! §13 conditional requests, §9.3.2 HEAD).
+
+mod common;
+
+use rand::rngs::StdRng;
+use rand::{Rng, RngCore, SeedableRng};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+use std::path::Path;
+
+const SIZES: &[usize] = &[1, 2, 1000, 65_536, 262_145, 1_048_576 + 7, 3_000_001];
+
+fn make_files(dir: &Path, rng: &mut StdRng) -> Vec<(String, Vec<u8>)> {
+    SIZES
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| {
+            let mut data = vec![0u8; n];
+            rng.fill_bytes(&mut data);
+            let name = format!("file {i}.mp4");
+            std::fs::write(dir.join(&name), &data).unwrap();
+            (name, data)
+        })
+        .collect()
+}
+
+fn url(base: &str, name: &str) -> String {
+    format!("{base}media/{}", name.replace(' ', "%20"))
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
+    h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_single_ranges_equal_the_file_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(9110);
+    let files = make_files(dir.path(), &mut rng);
+    let server = common::serve(&[dir.path()]).await;
+    let base = format!("http://{}/", server.local_addr);
+    let client = reqwest::Client::new();
+
+    for (name, data) in &files {
+        let whole = client.get(url(&base, name)).send().await.unwrap();
+        assert_eq!(whole.status(), StatusCode::OK);
+        assert_eq!(header(whole.headers(), "accept-ranges"), "bytes");
+        assert_eq!(&whole.bytes().await.unwrap()[..], &data[..], "{name} whole");
+
+        let len = data.len();
+        for _ in 0..40 {
+            let a = rng.random_range(0..len);
+            let b = rng.random_range(a..len);
+            let n = rng.random_range(1..=len);
+            let (spec, want) = match rng.random_range(0..3) {
+                0 => (format!("bytes={a}-{b}"), a..b + 1),
+                1 => (format!("bytes={a}-"), a..len),
+                _ => (format!("bytes=-{n}"), len - n..len),
+            };
+            let res = client
+                .get(url(&base, name))
+                .header(header::RANGE, &spec)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT, "{name} {spec}");
+            let cr = format!("bytes {}-{}/{len}", want.start, want.end - 1);
+            assert_eq!(header(res.headers(), "content-range"), cr);
+            assert_eq!(
+                header(res.headers(), "content-length"),
+                want.len().to_string()
+            );
+            let body = res.bytes().await.unwrap();
+            assert_eq!(&body[..], &data[want], "{name} {spec}");
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multiple_ranges_come_as_multipart_byteranges() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(2046);
+    let files = make_files(dir.path(), &mut rng);
+    let server = common::serve(&[dir.path()]).await;
+    let base = format!("http://{}/", server.local_addr);
+    let client = reqwest::Client::new();
+    let (name, data) = &files[5];
+    let len = data.len();
+    let ranges = [(0usize, 99usize), (5000, 5000), (len - 10, len - 1)];
+    let spec = format!(
+        "bytes={}",
+        ranges
+            .iter()
+            .map(|(a, b)| format!("{a}-{b}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let res = client
+        .get(url(&base, name))
+        .header(header::RANGE, spec)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    let ct = header(res.headers(), "content-type").to_string();
+    let boundary = ct
+        .strip_prefix("multipart/byteranges; boundary=")
+        .expect("multipart/byteranges")
+        .to_string();
+    let body = res.bytes().await.unwrap();
+    // Walk the parts by their Content-Range lengths (RFC 9110 §14.6).
+    let mut rest = &body[..];
+    for (a, b) in ranges {
+        let delim = format!("--{boundary}\r\n");
+        let at = rest
+            .windows(delim.len())
+            .position(|w| w == delim.as_bytes())
+            .expect("delimiter");
+        rest = &rest[at + delim.len()..];
+        let head_end = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&rest[..head_end]).to_ascii_lowercase();
+        assert!(
+            head.contains(&format!("content-range: bytes {a}-{b}/{len}")),
+            "{head}"
+        );
+        assert!(head.contains("content-type: video/mp4"), "{head}");
+        rest = &rest[head_end + 4..];
+        assert_eq!(&rest[..b - a + 1], &data[a..=b]);
+        rest = &rest[b - a + 1..];
+    }
+    assert!(String::from_utf8_lossy(rest).contains(&format!("--{boundary}--")));
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsatisfiable_head_and_conditionals() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = b"0123456789".repeat(100);
+    std::fs::write(dir.path().join("a.mkv"), &data).unwrap();
+    let server = common::serve(&[dir.path()]).await;
+    let u = format!("http://{}/media/a.mkv", server.local_addr);
+    let client = reqwest::Client::new();
+
+    let res = client
+        .get(&u)
+        .header(header::RANGE, "bytes=1000-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(header(res.headers(), "content-range"), "bytes */1000");
+
+    // A malformed Range is ignored (RFC 9110 §14.2): the whole file.
+    let res = client
+        .get(&u)
+        .header(header::RANGE, "bytes=x-y")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().len(), 1000);
+
+    // Hostile and edge-case Range headers (RFC 9110 §14.1.2, §14.2).
+    for (spec, status, body_len) in [
+        ("bytes=-0", 416, None),
+        ("bytes=-5000", 206, Some(1000)),
+        ("bytes=5-3", 200, Some(1000)),
+        ("bytes=0-18446744073709551615", 206, Some(1000)),
+        ("bytes=0-99999999999999999999999999", 206, Some(1000)),
+        ("bytes=+1-2", 200, Some(1000)),
+        ("lines=1-2", 200, Some(1000)),
+        ("bytes=990-, 5-5", 206, None),
+    ] {
+        let res = client
+            .get(&u)
+            .header(header::RANGE, spec)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{spec}");
+        let got = res.bytes().await.unwrap().len();
+        if let Some(n) = body_len {
+            assert_eq!(got, n, "{spec}");
+        }
+    }
+    let many = format!("bytes={}", vec!["1-1"; 200].join(","));
+    let res = client
+        .get(&u)
+        .header(header::RANGE, many)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "too many ranges are ignored");
+    let res = client
+        .get(&u)
+        .header(header::IF_MODIFIED_SINCE, "garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "an invalid date is ignored");
+
+    let head = client.head(&u).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(header(head.headers(), "content-length"), "1000");
+    assert_eq!(header(head.headers(), "content-type"), "video/x-matroska");
+    let etag = header(head.headers(), "etag").to_string();
+    let modified = header(head.headers(), "last-modified").to_string();
+    assert!(
+        etag.starts_with('"') && !etag.starts_with("W/"),
+        "strong ETag: {etag}"
+    );
+    assert!(!modified.is_empty());
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    let res = client
+        .get(&u)
+        .header(header::IF_NONE_MATCH, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+    let res = client
+        .get(&u)
+        .header(header::IF_NONE_MATCH, "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = client
+        .get(&u)
+        .header(header::IF_MODIFIED_SINCE, &modified)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_MODIFIED);
+
+    // If-Range: a matching validator honours the Range, a stale one sends the whole file.
+    let res = client
+        .get(&u)
+        .header(header::RANGE, "bytes=10-19")
+        .header(header::IF_RANGE, &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&res.bytes().await.unwrap()[..], &data[10..20]);
+    let res = client
+        .get(&u)
+        .header(header::RANGE, "bytes=10-19")
+        .header(header::IF_RANGE, "\"stale\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.bytes().await.unwrap().len(), 1000);
+    let res = client
+        .get(&u)
+        .header(header::RANGE, "bytes=10-19")
+        .header(header::IF_RANGE, "Thu, 01 Jan 1970 00:00:00 GMT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // A replaced file gets a new ETag.
+    std::fs::write(dir.path().join("a.mkv"), b"new content").unwrap();
+    let again = client.head(&u).send().await.unwrap();
+    assert_ne!(header(again.headers(), "etag"), etag);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn content_type_per_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = [
+        ("mp4", "video/mp4"),
+        ("m4v", "video/x-m4v"),
+        ("mov", "video/quicktime"),
+        ("mkv", "video/x-matroska"),
+        ("webm", "video/webm"),
+        ("avi", "video/x-msvideo"),
+        ("ts", "video/mp2t"),
+        ("mp3", "audio/mpeg"),
+        ("m4a", "audio/mp4"),
+        ("aac", "audio/aac"),
+        ("flac", "audio/flac"),
+        ("ogg", "audio/ogg"),
+        ("opus", "audio/ogg; codecs=opus"),
+        ("wav", "audio/wav"),
+        ("vtt", "text/vtt; charset=utf-8"),
+        ("srt", "application/x-subrip; charset=utf-8"),
+    ];
+    for (ext, _) in table {
+        std::fs::write(dir.path().join(format!("x.{ext}")), b"data").unwrap();
+    }
+    let server = common::serve(&[dir.path()]).await;
+    let client = reqwest::Client::new();
+    for (ext, ct) in table {
+        let res = client
+            .head(format!("http://{}/media/x.{ext}", server.local_addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{ext}");
+        assert_eq!(header(res.headers(), "content-type"), ct, "{ext}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_outside_the_served_folder_is_reachable() {
+    let outer = tempfile::tempdir().unwrap();
+    let root = outer.path().join("shared");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::write(root.join("ok.mp4"), b"fine").unwrap();
+    std::fs::write(outer.path().join("secret.mp4"), b"secret").unwrap();
+    std::os::unix::fs::symlink(outer.path().join("secret.mp4"), root.join("link.mp4")).unwrap();
+    std::os::unix::fs::symlink(outer.path(), root.join("updir")).unwrap();
+    let server = common::serve(&[&root]).await;
+    let addr = server.local_addr;
+
+    assert_eq!(common::raw_get(addr, "/media/ok.mp4"), 200);
+    let abs = outer.path().join("secret.mp4");
+    let abs = abs.to_string_lossy();
+    for route in ["media", "watch", "browse", "vtt"] {
+        for p in [
+            "../secret.mp4".to_string(),
+            "..%2fsecret.mp4".into(),
+            "%2e%2e/secret.mp4".into(),
+            "%2E%2E%2Fsecret.mp4".into(),
+            "ok.mp4/../../secret.mp4".into(),
+            "..\\secret.mp4".into(),
+            "..%5csecret.mp4".into(),
+            format!("/{abs}"),
+            abs.replace('/', "%2f"),
+            "ok.mp4%00.txt".into(),
+            "link.mp4".into(),
+            "updir/secret.mp4".into(),
+            ".%2e/secret.mp4".into(),
+        ] {
+            let status = common::raw_get(addr, &format!("/{route}/{p}"));
+            assert_eq!(status, 404, "/{route}/{p} must be refused");
+        }
+    }
+    server.shutdown().await;
+}
