@@ -1,0 +1,103 @@
+//! Real peers against the library: headless Chromium plays and seeks, ffprobe reads a duration.
+//! Both need Debian's chromium and ffmpeg, which the README's test command installs; missing
+//! tools fail these tests rather than skip them.
+
+mod common;
+
+use std::process::Command;
+
+fn fixture() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    // moov at the end: the browser must use a range request to find the index.
+    common::make_clip(&dir.path().join("clip.mp4"), 30, false);
+    std::fs::write(
+        dir.path().join("clip.srt"),
+        "1\n00:00:00,500 --> 00:00:20,000\nHello\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("broken.avi"), b"RIFF\0\0\0\0AVI not really").unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_and_seeks_a_library_video() {
+    let dir = fixture();
+    let server = common::serve(&[dir.path()]).await;
+    let base = format!("http://{}/", server.local_addr);
+    let script = common::workspace_root().join("tests/browser/library_play.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(&base)
+        .output()
+        .await
+        .expect("node must be installed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser script failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON from script");
+    assert_eq!(seen["href"], "/watch/clip.mp4");
+    assert!(seen["first"]["width"].as_u64() == Some(320), "{seen}");
+    assert!(seen["first"]["time"].as_f64().unwrap() > 1.0, "{seen}");
+    let target = seen["target"].as_f64().unwrap();
+    assert!((target - 18.0).abs() < 1.0, "60 % of a 30 s clip: {seen}");
+    assert!(
+        seen["after"]["time"].as_f64().unwrap() > target + 1.0,
+        "{seen}"
+    );
+    assert_eq!(seen["after"]["paused"], false);
+    assert_eq!(
+        seen["after"]["tracks"], 1,
+        "the sidecar .srt is a track: {seen}"
+    );
+    assert_eq!(seen["warningShown"], false);
+    let statuses: Vec<u64> = seen["mediaStatuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s.as_u64())
+        .collect();
+    assert!(
+        statuses.iter().filter(|&&s| s == 206).count() >= 2,
+        "range requests: {statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|&s| s == 206 || s == 200),
+        "{statuses:?}"
+    );
+    assert_eq!(seen["avi"]["download"], "/media/broken.avi");
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ffprobe_reads_duration_over_http() {
+    let dir = fixture();
+    let server = common::serve(&[dir.path()]).await;
+    let url = format!("http://{}/media/clip.mp4", server.local_addr);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("ffprobe")
+            .args([
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration",
+                "-of",
+                "csv=p=0",
+            ])
+            .arg(url)
+            .output()
+            .expect("ffprobe must be installed")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    assert!((secs - 30.0).abs() < 0.2, "duration {secs}");
+    server.shutdown().await;
+}
