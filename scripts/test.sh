@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (Debian packages, the browser driver from
+# npm), then runs every Rust test, including the ones that drive real peers (Chromium, ffmpeg).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Real peers the tests talk to, from Debian's packages.
+need_pkgs=()
+command -v chromium >/dev/null || need_pkgs+=(chromium)
+command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
+command -v node >/dev/null || need_pkgs+=(nodejs npm)
+if [ ${#need_pkgs[@]} -gt 0 ]; then
+  echo "installing ${need_pkgs[*]} ..." >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_pkgs[@]}"
+fi
+
+# playwright-core drives Debian's chromium; it downloads no browser of its own.
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+
+cargo test --workspace --locked "$@"
