@@ -39,13 +39,23 @@ pub fn format_timestamp(t: SystemTime) -> String {
     format!("{}.{:06}", d.as_secs(), d.subsec_micros())
 }
 
-/// Parses [`format_timestamp`]'s form (any number of decimals); `None` if it is not a number.
+/// Parses [`format_timestamp`]'s form (any number of decimals, exact to the nanosecond);
+/// `None` if it is not a non-negative decimal number.
 pub fn parse_timestamp(s: &str) -> Option<SystemTime> {
-    let secs: f64 = s.trim().parse().ok()?;
-    if !secs.is_finite() || secs < 0.0 {
+    let s = s.trim();
+    let (secs, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if secs.is_empty() || !digits(secs) || !digits(frac) {
         return None;
     }
-    Some(UNIX_EPOCH + std::time::Duration::from_secs_f64(secs))
+    let secs: u64 = secs.parse().ok()?;
+    // Nanoseconds from the first nine decimals, padded with zeros.
+    let nanos = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0u32, |n, d| n * 10 + u32::from(d - b'0'));
+    UNIX_EPOCH.checked_add(std::time::Duration::new(secs, nanos))
 }
 
 #[cfg(test)]
@@ -63,5 +73,19 @@ mod tests {
         );
         assert_eq!(parse_timestamp("1700000000.123456"), Some(t));
         assert_eq!(parse_timestamp("nope"), None);
+        assert_eq!(parse_timestamp("-1"), None);
+        assert_eq!(parse_timestamp("1e3"), None);
+        assert_eq!(
+            parse_timestamp(" 12 "),
+            Some(UNIX_EPOCH + Duration::from_secs(12))
+        );
+        assert_eq!(
+            parse_timestamp("1.5"),
+            Some(UNIX_EPOCH + Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_timestamp("1.0000000019"),
+            Some(UNIX_EPOCH + Duration::new(1, 1))
+        );
     }
 }

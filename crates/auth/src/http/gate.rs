@@ -1,0 +1,272 @@
+//! The middleware in front of every route, and [`protect`] that installs it.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+use super::login;
+use crate::auth::{Auth, LoginOutcome, Via};
+use crate::ratelimit::retry_secs;
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "hs_session";
+
+/// Who made the request; inserted into the request extensions of every admitted request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    /// Account name.
+    pub name: String,
+    /// How the request proved it.
+    pub via: Via,
+}
+
+/// Adds `GET|POST /login`, `POST /logout` and the access check in front of every other
+/// route of `router`, including its fallback (unknown paths are refused like known ones,
+/// so anonymous clients cannot map the site). `auth = None` returns `router` unchanged:
+/// print [`super::open_server_warning`] then.
+///
+/// The client address comes from `ConnectInfo<SocketAddr>`: serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()`. Without it all clients share one
+/// address for rate limiting (logged once), which is safe but lets one client slow others.
+pub fn protect(router: Router, auth: Option<Arc<Auth>>) -> Router {
+    let Some(auth) = auth else {
+        return router;
+    };
+    let inner = router
+        .route(
+            "/login",
+            get(login::page)
+                .post(login::submit)
+                .with_state(auth.clone()),
+        )
+        .route("/logout", post(login::logout).with_state(auth.clone()));
+    Router::new()
+        .fallback_service(inner)
+        .layer(middleware::from_fn_with_state(auth, gate))
+}
+
+static NO_CONNECT_INFO: AtomicBool = AtomicBool::new(false);
+
+pub(super) fn client_ip(req_ext: &http::Extensions) -> IpAddr {
+    match req_ext.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(a)) => a.ip(),
+        None => {
+            if !NO_CONNECT_INFO.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    "auth: no client address (serve with into_make_service_with_connect_info); \
+                     rate limits treat all clients as one"
+                );
+            }
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        }
+    }
+}
+
+/// The value of cookie `name` (RFC 6265 §4.2: `a=b; c=d`).
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+enum Identity {
+    User(String, Via),
+    Anonymous,
+    Refused(&'static str),
+    TooMany(std::time::Duration),
+}
+
+async fn identify(auth: &Auth, headers: &HeaderMap, ip: IpAddr) -> Identity {
+    if let Some(sid) = cookie(headers, SESSION_COOKIE)
+        && let Some(user) = auth.session_user(sid)
+    {
+        return Identity::User(user, Via::Session);
+    }
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Identity::Anonymous;
+    };
+    let Ok(value) = value.to_str() else {
+        return Identity::Refused("malformed Authorization");
+    };
+    let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+    let rest = rest.trim();
+    if scheme.eq_ignore_ascii_case("bearer") {
+        return match auth.token_user(rest) {
+            Ok(user) => Identity::User(user, Via::Token),
+            Err(why) => {
+                tracing::warn!(%ip, ?why, "bearer token refused");
+                Identity::Refused("token refused")
+            }
+        };
+    }
+    if scheme.eq_ignore_ascii_case("basic") {
+        let Some((user, pass)) = base64::engine::general_purpose::STANDARD
+            .decode(rest)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|s| s.split_once(':').map(|(u, p)| (u.to_owned(), p.to_owned())))
+        else {
+            return Identity::Refused("malformed Basic credentials");
+        };
+        return match auth.check_basic(&user, &pass, ip).await {
+            LoginOutcome::Ok(u) => Identity::User(u, Via::Basic),
+            LoginOutcome::Wrong => Identity::Refused("wrong user or password"),
+            LoginOutcome::TooMany(w) => Identity::TooMany(w),
+        };
+    }
+    Identity::Refused("unsupported Authorization scheme")
+}
+
+/// A browser navigation: GET/HEAD that accepts HTML and carries no Authorization.
+pub(super) fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
+    (method == Method::GET || method == Method::HEAD)
+        && !headers.contains_key(header::AUTHORIZATION)
+        && headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains("text/html"))
+}
+
+pub(super) fn unauthorized(reason: &str) -> Response {
+    let mut r = (
+        StatusCode::UNAUTHORIZED,
+        format!("401 unauthorized: {reason}\n"),
+    )
+        .into_response();
+    let h = r.headers_mut();
+    h.append(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"homestream\", charset=\"UTF-8\""),
+    );
+    h.append(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"homestream\""),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+pub(super) fn too_many(wait: std::time::Duration) -> Response {
+    let secs = retry_secs(wait);
+    let mut r = (
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("429 too many attempts, try again in {secs} s\n"),
+    )
+        .into_response();
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn to_login(path_and_query: &str) -> Response {
+    let next =
+        percent_encoding::utf8_percent_encode(path_and_query, percent_encoding::NON_ALPHANUMERIC);
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("/login?next={next}")) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if path == "/login" || path == "/logout" {
+        return next.run(req).await;
+    }
+    let ip = client_ip(req.extensions());
+    match identify(&auth, req.headers(), ip).await {
+        Identity::User(name, via) => {
+            req.extensions_mut().insert(AuthUser { name, via });
+            next.run(req).await
+        }
+        Identity::Anonymous if is_navigation(req.method(), req.headers()) => {
+            let pq = req
+                .uri()
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_owned();
+            to_login(&pq)
+        }
+        Identity::Anonymous => unauthorized("log in, or send Basic or Bearer credentials"),
+        Identity::Refused(why) => unauthorized(why),
+        Identity::TooMany(w) => too_many(w),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies() {
+        let mut h = HeaderMap::new();
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; hs_session=abc ; b=2"),
+        );
+        assert_eq!(cookie(&h, "hs_session"), Some("abc"));
+        assert_eq!(cookie(&h, "b"), Some("2"));
+        assert_eq!(cookie(&h, "c"), None);
+        h.append(header::COOKIE, HeaderValue::from_static("c=\"q\""));
+        assert_eq!(cookie(&h, "c"), Some("q"));
+    }
+
+    #[test]
+    fn navigation() {
+        let mut h = HeaderMap::new();
+        assert!(!is_navigation(&Method::GET, &h));
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,*/*"),
+        );
+        assert!(is_navigation(&Method::GET, &h));
+        assert!(!is_navigation(&Method::POST, &h));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic eDp5"),
+        );
+        assert!(!is_navigation(&Method::GET, &h));
+    }
+
+    #[test]
+    fn login_redirect_encodes_next() {
+        let r = to_login("/watch/a b?x=1&y=//z");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            r.headers()[header::LOCATION],
+            "/login?next=%2Fwatch%2Fa%20b%3Fx%3D1%26y%3D%2F%2Fz"
+        );
+    }
+
+    #[test]
+    fn refusals_carry_headers() {
+        let r = unauthorized("x");
+        let v: Vec<_> = r
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .collect();
+        assert_eq!(v.len(), 2);
+        let r = too_many(std::time::Duration::from_millis(1500));
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(r.headers()[header::RETRY_AFTER], "2");
+    }
+}

@@ -1,0 +1,119 @@
+//! TLS server configuration (rustls with the aws-lc-rs provider).
+//!
+//! Browsers give camera, microphone and some media features only to secure pages, so
+//! `serve` can run over TLS with a given certificate ([`load`]) or a self-signed one made
+//! for the LAN addresses ([`self_signed`]; browsers will ask the user to accept it once).
+//! The provider is named explicitly so the config never depends on which rustls
+//! provider features other crates in the build happen to enable. ALPN offers only
+//! `http/1.1`: WebSocket upgrades (`/live/*/ws`) need HTTP/1.1.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::{Error, Result};
+
+fn config(
+    certs: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<ServerConfig> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| Error::Tls(format!("certificate and key do not fit together: {e}")))?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(cfg)
+}
+
+/// Loads a PEM certificate chain and a PEM private key (PKCS#8, PKCS#1 or SEC1).
+pub fn load(cert_path: &Path, key_path: &Path) -> Result<ServerConfig> {
+    let certs = CertificateDer::pem_file_iter(cert_path)
+        .and_then(|it| it.collect::<std::result::Result<Vec<_>, _>>())
+        .map_err(|e| Error::Tls(format!("{}: {e}", cert_path.display())))?;
+    if certs.is_empty() {
+        return Err(Error::Tls(format!(
+            "{}: no certificate in PEM file",
+            cert_path.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_path)
+        .map_err(|e| Error::Tls(format!("{}: {e}", key_path.display())))?;
+    config(certs, key)
+}
+
+/// Makes a self-signed certificate for `names` (host names and/or IP addresses, e.g. every
+/// LAN address plus `localhost`) and returns the server config and the certificate as PEM
+/// (to print its fingerprint or save it for clients that pin it).
+pub fn self_signed(names: &[String]) -> Result<(ServerConfig, String)> {
+    if names.is_empty() {
+        return Err(Error::Tls(
+            "self-signed certificate needs at least one name".into(),
+        ));
+    }
+    let ck = rcgen::generate_simple_self_signed(names.to_vec())
+        .map_err(|e| Error::Tls(format!("making a self-signed certificate: {e}")))?;
+    let pem = ck.cert.pem();
+    let key = PrivateKeyDer::try_from(ck.signing_key.serialize_der())
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let cfg = config(vec![ck.cert.der().clone()], key)?;
+    Ok((cfg, pem))
+}
+
+/// SHA-256 fingerprint of the first certificate in `cert_pem`, as `AB:CD:...` (what
+/// browsers show in their certificate viewer), so users can check it on first visit.
+pub fn fingerprint(cert_pem: &str) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    let der = CertificateDer::from_pem_slice(cert_pem.as_bytes())
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let d = Sha256::digest(der.as_ref());
+    Ok(d.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_signed_for_lan_names_then_load_back() {
+        let names = vec![
+            "localhost".to_string(),
+            "192.168.1.20".to_string(),
+            "::1".to_string(),
+        ];
+        let (cfg, pem) = self_signed(&names).unwrap();
+        assert!(pem.starts_with("-----BEGIN CERTIFICATE-----"));
+        assert_eq!(cfg.alpn_protocols, vec![b"http/1.1".to_vec()]);
+        assert_eq!(fingerprint(&pem).unwrap().len(), 32 * 3 - 1);
+
+        // Same certificate and key through the file loader.
+        let ck = rcgen::generate_simple_self_signed(names).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (c, k) = (dir.path().join("c.pem"), dir.path().join("k.pem"));
+        std::fs::write(&c, ck.cert.pem()).unwrap();
+        std::fs::write(&k, ck.signing_key.serialize_pem()).unwrap();
+        load(&c, &k).unwrap();
+
+        // Mismatched key, missing file, empty file: clear errors.
+        let other = rcgen::generate_simple_self_signed(vec!["x".to_string()]).unwrap();
+        std::fs::write(&k, other.signing_key.serialize_pem()).unwrap();
+        assert!(load(&c, &k).unwrap_err().to_string().contains("do not fit"));
+        assert!(load(&dir.path().join("nope"), &k).is_err());
+        std::fs::write(&c, "").unwrap();
+        assert!(
+            load(&c, &k)
+                .unwrap_err()
+                .to_string()
+                .contains("no certificate")
+        );
+        assert!(self_signed(&[]).is_err());
+    }
+}
