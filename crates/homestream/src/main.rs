@@ -35,7 +35,11 @@ enum Command {
         json: bool,
     },
     /// Manage the accounts of the users file
-    User(homestream_auth::cli::UserArgs),
+    #[command(subcommand)]
+    User(homestream_auth::cli::UserCommand),
+    /// Manage API tokens (for players and scripts: `Authorization: Bearer`)
+    #[command(subcommand)]
+    Token(homestream_auth::cli::TokenCommand),
     /// The desktop window
     Gui,
 }
@@ -61,7 +65,8 @@ fn main() -> ExitCode {
             Some(Command::Funnel(args)) => homestream_funnel::cli::run_funnel(args).await,
             Some(Command::Download(args)) => homestream_funnel::cli::run_download(args).await,
             Some(Command::Devices { json }) => homestream_live::cli::run_devices(json),
-            Some(Command::User(args)) => homestream_auth::cli::run_user(args),
+            Some(Command::User(cmd)) => homestream_auth::cli::run_user(cmd),
+            Some(Command::Token(cmd)) => homestream_auth::cli::run_token(cmd),
             Some(Command::Gui) => Err(anyhow::anyhow!(
                 "the desktop window is not part of this build yet; use `homestream serve`"
             )),

@@ -1,7 +1,7 @@
 //! `homestream serve` (and `homestream` with no arguments).
 
 use homestream_live::LiveSpec;
-use homestream_server::{ServeConfig, qr_text};
+use homestream_server::{ServeConfig, Tls, qr_text};
 use std::io::IsTerminal;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -22,6 +22,24 @@ pub struct ServeArgs {
     /// mjpeg:URL (repeatable)
     #[arg(long = "live", value_name = "NAME=SOURCE")]
     pub live: Vec<LiveSpec>,
+    /// Require a login; accounts come from this users file (make it with `homestream user add`)
+    #[arg(long, value_name = "USERS_FILE")]
+    pub auth: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM); needs --tls-key
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate made now for this computer's addresses (browsers grant
+    /// camera, microphone and some media features only to secure pages)
+    #[arg(long)]
+    pub tls_self_signed: bool,
 }
 
 impl ServeArgs {
@@ -35,6 +53,10 @@ impl ServeArgs {
                 name: "demo".into(),
                 source: "test".into(),
             }],
+            auth: None,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
         }
     }
 }
@@ -45,11 +67,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.paths
     };
+    let tls = match (args.tls_cert, args.tls_key, args.tls_self_signed) {
+        (Some(cert), Some(key), _) => Tls::Files { cert, key },
+        (_, _, true) => Tls::SelfSigned,
+        _ => Tls::Off,
+    };
     let config = ServeConfig {
         paths: paths.clone(),
         bind: args.bind,
         port: args.port,
         live: args.live,
+        auth: args.auth,
+        auth_config: Default::default(),
+        tls,
     };
     let server = homestream_server::start(config).await?;
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -77,10 +107,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     {
         println!("Scan to open {first_lan} on a phone:\n{qr}");
     }
-    eprintln!(
-        "WARNING: no login is required: anyone who can reach this computer can watch. \
-Use --auth USERS_FILE to require one."
-    );
+    match &server.auth {
+        None => eprintln!("{}", homestream_auth::http::open_server_warning()),
+        Some(auth) => println!("Login required (users from {}).", auth.path().display()),
+    }
+    if let Some(pem) = &server.self_signed_cert
+        && let Ok(fp) = homestream_auth::tls::fingerprint(pem)
+    {
+        println!("Self-signed certificate, SHA-256 fingerprint {fp}");
+    }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     eprintln!("stopping...");

@@ -20,4 +20,22 @@ pub struct ServeConfig {
     pub port: Option<u16>,
     /// Live streams.
     pub live: Vec<LiveSpec>,
+    /// Users file; `None` means no login (anyone on the network can watch).
+    pub auth: Option<PathBuf>,
+    /// Login settings (hash cost, session lifetime, rate limits) when `auth` is set.
+    pub auth_config: homestream_auth::AuthConfig,
+    /// HTTPS, or plain HTTP.
+    pub tls: Tls,
+}
+
+/// Whether and how the server speaks TLS.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Tls {
+    /// Plain HTTP.
+    #[default]
+    Off,
+    /// A certificate chain and key from PEM files.
+    Files { cert: PathBuf, key: PathBuf },
+    /// A certificate made at start for this computer's addresses.
+    SelfSigned,
 }

@@ -18,4 +18,6 @@ pub enum Error {
     Library(#[from] homestream_library::Error),
     #[error("live stream: {0}")]
     Live(String),
+    #[error(transparent)]
+    Auth(#[from] homestream_auth::Error),
 }

@@ -13,9 +13,9 @@ mod run;
 mod state;
 mod status;
 
-pub use config::ServeConfig;
+pub use config::{ServeConfig, Tls};
 pub use error::Error;
 pub use listen::{lan_urls, qr_text};
-pub use routes::{RouteInfo, build_router};
+pub use routes::{RouteInfo, app, build_router};
 pub use run::{Server, start};
 pub use state::AppState;

@@ -27,8 +27,8 @@ impl Table {
     }
 }
 
-/// Builds the whole router (library, pages, API, live) with the request log around it, and
-/// the table of its routes.
+/// Builds the router of every route (library, pages, API, live) and the table of its routes.
+/// [`app`] puts the gate and the request log around it.
 pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
     let s = || Arc::clone(&state);
     let mut t = Table {
@@ -47,7 +47,13 @@ pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
     }
     let router = t
         .router
-        .fallback(|| async { (http::StatusCode::NOT_FOUND, "not found\n") })
-        .layer(axum::middleware::from_fn(access_log::log_requests));
+        .fallback(|| async { (http::StatusCode::NOT_FOUND, "not found\n") });
     (router, t.routes)
+}
+
+/// The served application: `router` behind the auth gate (when `auth` is on), with the
+/// request log outermost so that refusals are logged too.
+pub fn app(router: Router, auth: Option<Arc<homestream_auth::Auth>>) -> Router {
+    homestream_auth::http::protect(router, auth)
+        .layer(axum::middleware::from_fn(access_log::log_requests))
 }

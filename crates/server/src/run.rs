@@ -1,22 +1,28 @@
-//! Starting and stopping a server: bind, accept, serve each connection with hyper, drain.
+//! Starting and stopping a server: bind, accept (TLS when asked), serve each connection with
+//! hyper, drain on stop.
 
+use crate::config::Tls;
 use crate::listen::{bind, lan_urls};
-use crate::{AppState, Error, RouteInfo, ServeConfig, build_router};
+use crate::{AppState, Error, RouteInfo, ServeConfig, app, build_router};
 use axum::extract::ConnectInfo;
+use homestream_auth::Auth;
 use homestream_library::Library;
 use homestream_live::LiveRegistry;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// How long open responses (streams, long downloads) may run on after a stop is asked for.
 const DRAIN: Duration = Duration::from_secs(2);
-/// A client must send its request head within this time (slowloris).
+/// A client must send its request head (and finish a TLS handshake) within this time.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running server.
@@ -29,13 +35,25 @@ pub struct Server {
     pub routes: Vec<RouteInfo>,
     /// The shared state (library, live streams).
     pub state: Arc<AppState>,
+    /// Whether a login is required.
+    pub auth: Option<Arc<Auth>>,
+    /// The self-signed certificate (PEM) when `Tls::SelfSigned`.
+    pub self_signed_cert: Option<String>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Opens the library and live streams, binds, and starts serving in the background.
+/// Opens the library, live streams and users file, binds, and starts serving in the
+/// background.
 pub async fn start(config: ServeConfig) -> Result<Server, Error> {
     let library = Arc::new(Library::new(&config.paths)?);
+    let tls_on = config.tls != Tls::Off;
+    let auth = match &config.auth {
+        Some(path) => Some(Arc::new(
+            Auth::load_with(path, config.auth_config.clone())?.with_secure_cookies(tls_on),
+        )),
+        None => None,
+    };
     let live = LiveRegistry::start(&config.live).map_err(|e| Error::Live(e.to_string()))?;
     let state = Arc::new(AppState {
         library,
@@ -43,21 +61,46 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
         started: Instant::now(),
     });
     let (router, routes) = build_router(Arc::clone(&state));
+    let router = app(router, auth.clone());
     let listener = bind(config.bind, config.port).await?;
     let local_addr = listener.local_addr().map_err(|source| Error::Bind {
         addr: SocketAddr::new(config.bind.unwrap_or([0, 0, 0, 0].into()), 0),
         source,
     })?;
+    let urls = lan_urls(local_addr, if tls_on { "https" } else { "http" });
+    let (acceptor, self_signed_cert) = match &config.tls {
+        Tls::Off => (None, None),
+        Tls::Files { cert, key } => (Some(homestream_auth::tls::load(cert, key)?), None),
+        Tls::SelfSigned => {
+            let mut names: Vec<String> = urls.iter().filter_map(|u| host_of(u)).collect();
+            names.push("localhost".into());
+            let (cfg, pem) = homestream_auth::tls::self_signed(&names)?;
+            (Some(cfg), Some(pem))
+        }
+    };
+    let acceptor = acceptor.map(|c| TlsAcceptor::from(Arc::new(c)));
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, router, stopped));
+    let task = tokio::spawn(accept_loop(listener, router, acceptor, stopped));
     Ok(Server {
         local_addr,
-        urls: lan_urls(local_addr, "http"),
+        urls,
         routes,
         state,
+        auth,
+        self_signed_cert,
         stop,
         task,
     })
+}
+
+fn host_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let host = rest.rsplit_once(':')?.0;
+    Some(
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string(),
+    )
 }
 
 impl Server {
@@ -68,13 +111,18 @@ impl Server {
     }
 }
 
-async fn accept_loop(listener: TcpListener, router: axum::Router, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    router: axum::Router,
+    tls: Option<TlsAcceptor>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT);
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -83,19 +131,20 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, mut stop: watc
                     // `[::]` listeners see IPv4 clients as ::ffff:a.b.c.d; logs and rate limits
                     // want the plain address.
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                    let router = router.clone();
-                    let svc = hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                        req.extensions_mut().insert(ConnectInfo(peer));
-                        router.clone().oneshot(req)
-                    });
-                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), svc).into_owned();
-                    let conn = graceful.watch(conn);
-                    tokio::spawn(async move {
-                        if let Err(e) = conn.await {
-                            // Resets and half-closed sockets are how media clients leave.
-                            tracing::debug!("connection from {peer} ended: {e}");
+                    let conn = Conn { builder: builder.clone(), router: router.clone(), peer, watcher: graceful.watcher() };
+                    match &tls {
+                        None => { tokio::spawn(conn.serve(stream)); }
+                        Some(acceptor) => {
+                            let acceptor = acceptor.clone();
+                            tokio::spawn(async move {
+                                match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                                    Ok(Ok(tls_stream)) => conn.serve(tls_stream).await,
+                                    Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                                    Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
+                                }
+                            });
                         }
-                    });
+                    }
                 }
                 Err(e) => {
                     // Typically EMFILE: back off instead of spinning; accepting resumes on its own.
@@ -110,5 +159,36 @@ async fn accept_loop(listener: TcpListener, router: axum::Router, mut stop: watc
     tokio::select! {
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(DRAIN) => {}
+    }
+}
+
+/// One accepted connection, ready to be served over any byte stream (TCP or TLS).
+struct Conn {
+    builder: auto::Builder<TokioExecutor>,
+    router: axum::Router,
+    peer: SocketAddr,
+    watcher: Watcher,
+}
+
+impl Conn {
+    async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
+        let Conn {
+            builder,
+            router,
+            peer,
+            watcher,
+        } = self;
+        let svc =
+            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                router.clone().oneshot(req)
+            });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
+            .into_owned();
+        if let Err(e) = watcher.watch(conn).await {
+            // Resets and half-closed sockets are how media clients leave.
+            tracing::debug!("connection from {peer} ended: {e}");
+        }
     }
 }

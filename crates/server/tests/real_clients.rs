@@ -101,3 +101,58 @@ async fn ffprobe_reads_duration_over_http() {
     assert!((secs - 30.0).abs() < 0.2, "duration {secs}");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_logs_in_plays_and_is_refused_after_logout() {
+    use homestream_auth::password::{HashParams, hash_password};
+    let dir = fixture();
+    let secrets = tempfile::tempdir().unwrap();
+    let users = secrets.path().join("users.toml");
+    let mut f = homestream_auth::users::UsersFile::default();
+    f.set_user(
+        "alice",
+        hash_password("s3cret words", HashParams::cheap()).unwrap(),
+        false,
+    )
+    .unwrap();
+    f.save(&users).unwrap();
+    let server = homestream_server::start(homestream_server::ServeConfig {
+        paths: vec![dir.path().to_path_buf()],
+        bind: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+        port: Some(0),
+        live: vec!["demo=test:320x240@10".parse().unwrap()],
+        auth: Some(users),
+        auth_config: homestream_auth::AuthConfig {
+            hash_params: HashParams::cheap(),
+            ..Default::default()
+        },
+        tls: homestream_server::Tls::Off,
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", server.local_addr);
+    let script = common::workspace_root().join("tests/browser/auth_play.mjs");
+    let out = tokio::process::Command::new("node")
+        .arg(&script)
+        .args([&base, "alice", "/watch/clip.mp4", "/live/demo/"])
+        .env("HS_PASSWORD", "s3cret words")
+        .output()
+        .await
+        .expect("node must be installed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser script failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(seen["landed"], "/watch/clip.mp4", "{seen}");
+    assert!(seen["video"]["time"].as_f64().unwrap() > 1.0, "{seen}");
+    assert_eq!(seen["video"]["width"], 320, "{seen}");
+    assert_eq!(seen["live"]["width"], 320, "{seen}");
+    for (path, status) in seen["after"].as_object().unwrap() {
+        assert_eq!(status, 401, "{path} after logout: {seen}");
+    }
+    assert_eq!(seen["afterNavigation"], "/login", "{seen}");
+    server.shutdown().await;
+}

@@ -17,6 +17,9 @@ pub async fn serve(dirs: &[&Path]) -> Server {
         bind: Some(Ipv4Addr::LOCALHOST.into()),
         port: Some(0),
         live: Vec::new(),
+        auth: None,
+        auth_config: Default::default(),
+        tls: homestream_server::Tls::Off,
     })
     .await
     .expect("server starts")
