@@ -1,95 +1,18 @@
 //! The gate over real TCP: a small router with a page, a media-like route, an API route and a
 //! WebSocket route, wrapped by `protect()`, served on 127.0.0.1:0.
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+mod common;
+
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::WebSocketUpgrade;
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use homestream_auth::http::protect;
-use homestream_auth::password::{HashParams, hash_password};
-use homestream_auth::users::UsersFile;
-use homestream_auth::{Auth, AuthConfig, tokens};
+use common::{PASSWORD, Server, cheap, start};
+use homestream_auth::AuthConfig;
 
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const PASSWORD: &str = "correct horse battery";
-
-fn app() -> Router {
-    Router::new()
-        .route("/", get(|| async { Html("<h1>library</h1>") }))
-        .route("/media/{*path}", get(|| async { "media bytes" }))
-        .route("/api/status", get(|| async { "{\"ok\":true}" }))
-        .route("/live/{name}/index.m3u8", get(|| async { "#EXTM3U\n" }))
-        .route(
-            "/live/{name}/ws",
-            get(|ws: WebSocketUpgrade| async move { ws.on_upgrade(|_socket| async {}) }),
-        )
-        .fallback(|| async { (StatusCode::NOT_FOUND, "nothing here").into_response() })
-}
-
-struct Server {
-    base: String,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-    tokens: Tokens,
-}
-
-struct Tokens {
-    valid: String,
-    revoked: String,
-    expired: String,
-}
-
-async fn start(config: AuthConfig) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let path: PathBuf = dir.path().join("users.toml");
-    let mut f = UsersFile::default();
-    f.set_user(
-        "alice",
-        hash_password(PASSWORD, HashParams::cheap()).unwrap(),
-        false,
-    )
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let (_, valid) = tokens::create(&mut f, "alice", Some(Duration::from_secs(3600)), now).unwrap();
-    let (rec, revoked) = tokens::create(&mut f, "alice", None, now).unwrap();
-    tokens::revoke(&mut f, &rec.id).unwrap();
-    let (_, expired) =
-        tokens::create(&mut f, "alice", Some(Duration::from_secs(10)), now - 100).unwrap();
-    f.save(&path).unwrap();
-    let auth = Arc::new(Auth::load_with(&path, config).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let svc = protect(app(), Some(auth)).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, svc).await.unwrap() });
-    Server {
-        base: format!("http://{addr}"),
-        addr,
-        _dir: dir,
-        tokens: Tokens {
-            valid,
-            revoked,
-            expired,
-        },
-    }
-}
-
-fn cheap() -> AuthConfig {
-    AuthConfig {
-        hash_params: HashParams::cheap(),
-        ..Default::default()
-    }
-}
 
 fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()
@@ -271,6 +194,24 @@ async fn session_token_basic_are_admitted_and_logout_ends_session() {
             .contains("Max-Age=0")
     );
     assert_refused(&s, Cred::Cookie(&cookie), "after logout").await;
+}
+
+#[tokio::test]
+async fn browsers_get_no_basic_challenge() {
+    let s = start(cheap()).await;
+    let r = client_from("127.0.0.1")
+        .get(format!("{}/api/status", s.base))
+        .header("sec-fetch-mode", "cors")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let ch: Vec<_> = r
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .collect();
+    assert_eq!(ch, ["Bearer realm=\"homestream\""]);
 }
 
 #[tokio::test]
