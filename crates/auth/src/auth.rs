@@ -228,9 +228,16 @@ impl Auth {
     /// blocking thread, at most one per core at a time. Logs failures (never the password;
     /// the typed name only when it is a real account, as people type passwords into it).
     pub async fn check_password(&self, user: &str, password: &str, ip: IpAddr) -> LoginOutcome {
+        // Names that cannot be accounts share one limiter key, so junk names (up to a whole
+        // header's worth in HTTP Basic) cannot fill the limiter's tables with big keys.
+        let key = if crate::users::check_name(user).is_ok() {
+            user
+        } else {
+            "\0invalid"
+        };
         let attempt = {
             let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
-            match l.begin(user, ip, Instant::now()) {
+            match l.begin(key, ip, Instant::now()) {
                 Ok(a) => a,
                 Err(wait) => {
                     tracing::warn!(%ip, "login refused: too many attempts, retry in {} s",
@@ -408,6 +415,17 @@ mod tests {
             a.check_password("alice", "alice password", other).await,
             LoginOutcome::Ok("alice".into())
         );
+    }
+
+    #[tokio::test]
+    async fn junk_names_share_one_limiter_key() {
+        let (_d, _p, a) = setup();
+        for i in 0..3 {
+            let junk = format!("{}{i}", "x:".repeat(5000));
+            assert_eq!(a.check_basic(&junk, "pw", IP).await, LoginOutcome::Wrong);
+        }
+        let (pairs, _, accounts) = a.limiter.lock().unwrap().sizes();
+        assert_eq!((pairs, accounts), (1, 1));
     }
 
     #[test]
