@@ -3,7 +3,8 @@
 //! The server holds one `Arc<Auth>`; the HTTP gate ([`crate::http`]) asks it about every
 //! request. The users file is re-read when it changes on disk (checked at most once per
 //! `reload_interval`), so `homestream token revoke` and `user remove` take effect on a
-//! running server without a restart; removing a user also ends that user's sessions.
+//! running server without a restart; removing a user or setting a new password
+//! (`user add --replace`) also ends that user's sessions.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -199,7 +200,7 @@ impl Auth {
                     .file
                     .users
                     .iter()
-                    .filter(|u| file.user(&u.name).is_none())
+                    .filter(|u| file.user(&u.name).is_none_or(|n| n.hash != u.hash))
                     .map(|u| u.name.clone())
                     .collect();
                 l.file = file;
@@ -449,6 +450,12 @@ mod tests {
         tokens::revoke(&mut f, &rec.id).unwrap();
         f.save(&path).unwrap();
         assert_eq!(a.token_user(&tok), Err(TokenRefusal::Unknown));
+        // A new password ends the sessions made with the old one.
+        let sid2 = a.create_session("alice");
+        f.set_user("alice", "new hash".into(), true).unwrap();
+        f.save(&path).unwrap();
+        assert_eq!(a.session_user(&sid2), None);
+        let sid = a.create_session("alice");
         f.remove_user("alice").unwrap();
         f.set_user("bob", "h".into(), false).unwrap();
         f.save(&path).unwrap();

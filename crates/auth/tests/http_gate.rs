@@ -83,9 +83,18 @@ async fn ws_status(s: &Server, c: Cred<'_>) -> u16 {
 }
 
 async fn login_from(s: &Server, ip: &str, user: &str, pw: &str, next: &str) -> reqwest::Response {
+    login_with(&client_from(ip), s, user, pw, next).await
+}
+
+async fn login_with(
+    c: &reqwest::Client,
+    s: &Server,
+    user: &str,
+    pw: &str,
+    next: &str,
+) -> reqwest::Response {
     let body = format!("user={}&password={}&next={}", enc(user), enc(pw), enc(next));
-    client_from(ip)
-        .post(format!("{}/login", s.base))
+    c.post(format!("{}/login", s.base))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, HTML)
         .body(body)
@@ -300,12 +309,15 @@ async fn brute_force_burst_does_not_lock_out_other_addresses() {
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     let gate = Arc::new(tokio::sync::Semaphore::new(50));
+    // One client (connection pool) for the attacker, as a real one would use.
+    let attacker = client_from("127.0.0.1");
     for i in 0..1000 {
         let s = s.clone();
         let gate = gate.clone();
+        let attacker = attacker.clone();
         set.spawn(async move {
             let _p = gate.acquire().await.unwrap();
-            let r = login_from(&s, "127.0.0.1", "alice", &format!("guess {i}"), "/").await;
+            let r = login_with(&attacker, &s, "alice", &format!("guess {i}"), "/").await;
             let status = r.status().as_u16();
             let retry = r
                 .headers()
