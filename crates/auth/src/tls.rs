@@ -10,9 +10,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+pub use rustls::{self, ServerConfig};
 
 use crate::{Error, Result};
 
