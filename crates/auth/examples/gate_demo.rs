@@ -2,8 +2,8 @@
 //! with tests/browser/auth_login.mjs:
 //!
 //! ```text
-//! homestream user add alice --users /tmp/u.toml
-//! cargo run -p homestream-auth --example gate_demo -- /tmp/u.toml 8123
+//! homestream user add alice --users users.toml
+//! cargo run -p homestream-auth --example gate_demo -- users.toml 8123
 //! # or, without the binary: HS_PASSWORD=... creates user `demo` when the file is missing
 //! ```
 
