@@ -9,7 +9,8 @@
 # video-funnel (PyPI) is tried in a Python venv; the script says whether it runs.
 #
 # Environment: SIZE (48M), RATE per connection (1M), CONNS (8), BIG (1G, 0 to skip),
-# PORT_BASE (18080), CARGO_TARGET_DIR (target-funnel-bench at the repo root), VF (1: try video-funnel).
+# PORT_BASE (18080), CARGO_TARGET_DIR (target-funnel-bench at the repo root), VF (1: try video-funnel),
+# PROFILE (release; `dev` reuses a debug build for a quick check).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,10 +36,12 @@ SIZE_B=$(bytes "$SIZE")
 RATE_B=$(bytes "$RATE")
 TARGET_MBS=$(awk -v c="$CONNS" -v r="$RATE_B" 'BEGIN{printf "%.2f", c*r/1e6}')
 
-echo "== building (release, $CARGO_TARGET_DIR)"
-(cd "$ROOT" && cargo build --release -q -p homestream-funnel --examples)
-BIN=$CARGO_TARGET_DIR/release/examples/hs_funnel
-ORIGIN=$CARGO_TARGET_DIR/release/examples/paced_origin
+PROFILE=${PROFILE:-release}
+echo "== building ($PROFILE, $CARGO_TARGET_DIR)"
+(cd "$ROOT" && cargo build --profile "$PROFILE" -q -p homestream-funnel --examples)
+DIR=$PROFILE; [ "$PROFILE" = dev ] && DIR=debug
+BIN=$CARGO_TARGET_DIR/$DIR/examples/hs_funnel
+ORIGIN=$CARGO_TARGET_DIR/$DIR/examples/paced_origin
 
 T=$(mktemp -d)
 chmod 755 "$T"

@@ -37,6 +37,9 @@ pub struct DownloadReport {
     pub sha256: Option<String>,
 }
 
+/// Most bytes handed to one blocking write call.
+const WRITE_BATCH: usize = 1 << 20;
+
 fn progress_bar(size: Option<u64>, show: bool) -> ProgressBar {
     if !show {
         return ProgressBar::hidden();
@@ -186,11 +189,16 @@ async fn ranged(
             Ok(None) => break Ok(()),
             Err(e) => break Err(e),
         };
-        // Batch what is ready now into one blocking write call.
+        // Batch what is ready now into one blocking write call. Bytes taken from the engine no
+        // longer count against its budget, so the batch is capped to keep memory bounded.
+        let mut batch_bytes = first.1.len();
         let mut batch: Vec<(u64, Bytes)> = vec![first];
-        while batch.len() < 256 {
+        while batch_bytes < WRITE_BATCH {
             match reader.try_next() {
-                Some(Ok(Some(x))) => batch.push(x),
+                Some(Ok(Some(x))) => {
+                    batch_bytes += x.1.len();
+                    batch.push(x);
+                }
                 _ => break,
             }
         }

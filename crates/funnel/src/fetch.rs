@@ -63,6 +63,9 @@ async fn fetch(shared: &Shared, a: &Assignment) -> Result<(), Failure> {
         let Some(bytes) = chunk else {
             return Ok(());
         };
+        // Copy into an exact-size buffer: a slice of the client's read buffer would keep the
+        // whole buffer alive while we hold it, so held bytes would understate memory.
+        let bytes = bytes::Bytes::copy_from_slice(&bytes);
         let flow = shared.lock().planner.on_data(a.task, bytes);
         shared.data.notify_waiters();
         if flow == Flow::Stop {
