@@ -176,3 +176,27 @@ async fn missing_file_and_dead_origin_are_clear_errors() {
     .await;
     assert!(matches!(r, Err(Error::Http(_))), "{r:?}");
 }
+
+#[tokio::test]
+async fn slow_connection_work_is_resplit() {
+    let size = 4 * MIB;
+    let o = TestOrigin::start(size, 8 * MIB).await;
+    // One response crawls at 64 KiB/s: alone it would need 16 s for its 1 MiB piece.
+    o.state.faults.slow.store(1, Ordering::SeqCst);
+    o.state.faults.slow_rate.store(64 << 10, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v.bin");
+    let mut o2 = opts(o.url("/v.bin"), out.clone(), None);
+    o2.engine = cfg(4, MIB, 4 * MIB, 2);
+    download(client(), &o2, std::future::pending())
+        .await
+        .expect("download succeeds");
+    assert_eq!(sha(&std::fs::read(&out).unwrap()), sha(&o.bytes(0, size)));
+    // No request failed, so a request starting inside a piece is a re-split of slow work.
+    let splits = o
+        .seen()
+        .iter()
+        .filter(|s| s.range.as_deref() != Some("bytes=0-0") && s.start % MIB != 0)
+        .count();
+    assert!(splits >= 1, "the slow piece was re-split");
+}

@@ -59,6 +59,9 @@ pub struct Faults {
     /// The next N bodies stop sending (but keep the connection) after `cut_bytes`.
     pub stall: AtomicU32,
     pub cut_bytes: AtomicU64,
+    /// The next N bodies are paced at `slow_rate` bytes/s (one connection far slower).
+    pub slow: AtomicU32,
+    pub slow_rate: AtomicU64,
     /// After this many requests (0 = never), the file changes: new ETag and new content.
     pub change_after: AtomicU32,
     /// Ignore Range entirely.
@@ -301,7 +304,12 @@ async fn serve(State(s): State<Arc<OriginState>>, req: Request) -> Response {
     if req.method() == axum::http::Method::HEAD {
         return (status, h).into_response();
     }
-    let body = body_stream(s.clone(), version, start, end, cut, sent);
+    let rate = if is_piece && take(&f.slow) {
+        f.slow_rate.load(Ordering::SeqCst)
+    } else {
+        s.rate.load(Ordering::Relaxed)
+    };
+    let body = body_stream(s.clone(), version, start, end, cut, sent, rate);
     (status, h, Body::from_stream(body)).into_response()
 }
 
@@ -312,6 +320,7 @@ fn body_stream(
     end: u64,
     cut: Cut,
     sent: Arc<AtomicU64>,
+    rate: u64,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
     let t0 = tokio::time::Instant::now();
     futures_util::stream::unfold(start, move |pos| {
@@ -353,7 +362,6 @@ fn body_stream(
             {
                 n = n.min(at - pos);
             }
-            let rate = s.rate.load(Ordering::Relaxed);
             if rate > 0 {
                 // Strict pacing: this chunk may leave only when the elapsed time allows it.
                 let due = t0 + Duration::from_secs_f64((pos - start + n) as f64 / rate as f64);
