@@ -70,7 +70,8 @@ run() { # name url pids n
   "$LOAD" "$2" "$4" --warmup "$WARMUP" --secs "$SECS" --pids "$3" 2>>"$TMP/load.err"
 }
 
-printf '\n%-10s %5s %9s %8s %8s %7s %8s %9s %9s %11s\n' server N connected fps_min fps_med cpu% rss_MiB p50_ms p99_ms KiB/viewer
+echo "machine: $(nproc) cores; load average before the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '\n%-10s %5s %9s %8s %8s %7s %8s %9s %9s %11s %6s\n' server N connected fps_min fps_med cpu% rss_MiB p50_ms p99_ms KiB/viewer load1
 declare -A BASE
 for n in $NS; do
   for s in homestream seed; do
@@ -81,14 +82,14 @@ for n in $NS; do
     fi
     j=$(run $s "$url" "$pids" "$n")
     echo "$s $j" >>"$TMP/results.jsonl"
-    python3 - "$s" "$n" "$j" "${BASE[$s]:-}" <<'PY'
+    python3 - "$s" "$n" "$j" "${BASE[$s]:-}" "$(cut -d' ' -f1 /proc/loadavg)" <<'PY'
 import json, sys
-s, n, j, base = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
+s, n, j, base, load = sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4], sys.argv[5]
 rss = j["server_rss_kib"]
 per = "-" if not base or n <= 10 else "%.1f" % ((rss - float(base)) / (n - 10))
-print("%-10s %5d %9d %8.1f %8.1f %7.0f %8.1f %9.1f %9.1f %11s" % (
+print("%-10s %5d %9d %8.1f %8.1f %7.0f %8.1f %9.1f %9.1f %11s %6s" % (
     s, n, j["connected"], j["fps_min"], j["fps_median"], j["server_cpu_pct"], rss / 1024,
-    j["delay_p50_ms"], j["delay_p99_ms"], per))
+    j["delay_p50_ms"], j["delay_p99_ms"], per, load), flush=True)
 PY
     if [ "$n" = 10 ]; then BASE[$s]=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["server_rss_kib"])' "$j"); fi
     sleep 2

@@ -202,7 +202,7 @@ impl TestPattern {
     /// returns the RGB pixels.
     pub fn render(&mut self, frame: u32, fps: u32, stamp: Stamp) -> &[u8] {
         let (w, h) = (self.width, self.height);
-        let flash = fps > 0 && frame % fps == 0;
+        let flash = fps > 0 && frame.is_multiple_of(fps);
         if flash {
             self.canvas.fill(255);
         } else {

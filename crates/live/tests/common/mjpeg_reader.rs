@@ -30,10 +30,13 @@ pub fn unix_now() -> f64 {
         .as_secs_f64()
 }
 
+/// A part whose body is being read: (length, X-Timestamp, bytes if kept, bytes so far).
+type InBody = (usize, Option<f64>, Option<Vec<u8>>, usize);
+
 #[derive(Default)]
 pub struct PartParser {
     buf: BytesMut,
-    body: Option<(usize, Option<f64>, Option<Vec<u8>>, usize)>,
+    body: Option<InBody>,
     pub keep: bool,
 }
 
