@@ -1,14 +1,16 @@
 // Logs in through the login page like a person, checks paths with the session, logs out,
 // checks them again.
 // Usage: node auth_login.mjs BASE_URL USER PASSWORD PATH...
+//   PASSWORD `-` reads it from the environment variable HS_PASSWORD instead (keeps it out of
+//   the process list).
 // Prints {"wrongMessage", "landed", "cookie": {httpOnly, sameSite, secure}, "before": {path: status},
 //         "logout": status, "after": {path: status}, "afterNavigation": url}
 // Statuses come from fetch() inside the page (same cookies, redirect: 'manual'; an opaque
-// redirect reads as 0). The password is passed in argv here only because this is a test
-// against a throwaway users file.
+// redirect reads as 0).
 import { run } from './lib.mjs';
 
-const [base, user, password, ...paths] = process.argv.slice(2);
+const [base, user, passwordArg, ...paths] = process.argv.slice(2);
+const password = passwordArg === '-' ? process.env.HS_PASSWORD : passwordArg;
 if (!base || !user || !password) {
   console.error('usage: node auth_login.mjs BASE_URL USER PASSWORD PATH...');
   process.exit(2);
@@ -34,7 +36,11 @@ await run(async (page) => {
   await page.goto(`${base}/login?next=${encodeURIComponent('/')}`);
   await page.fill('#user', user);
   await page.fill('#password', password + '-wrong');
-  await Promise.all([page.waitForLoadState('load'), page.click('#login')]);
+  await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/login'),
+    page.click('#login'),
+  ]);
+  await page.waitForLoadState('load');
   const wrongMessage = (await page.textContent('#msg'))?.trim() ?? null;
 
   await page.fill('#user', user);

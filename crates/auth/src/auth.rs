@@ -3,7 +3,8 @@
 //! The server holds one `Arc<Auth>`; the HTTP gate ([`crate::http`]) asks it about every
 //! request. The users file is re-read when it changes on disk (checked at most once per
 //! `reload_interval`), so `homestream token revoke` and `user remove` take effect on a
-//! running server without a restart; removing a user also ends that user's sessions.
+//! running server without a restart; removing a user or setting a new password
+//! (`user add --replace`) also ends that user's sessions.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -199,7 +200,7 @@ impl Auth {
                     .file
                     .users
                     .iter()
-                    .filter(|u| file.user(&u.name).is_none())
+                    .filter(|u| file.user(&u.name).is_none_or(|n| n.hash != u.hash))
                     .map(|u| u.name.clone())
                     .collect();
                 l.file = file;
@@ -228,9 +229,16 @@ impl Auth {
     /// blocking thread, at most one per core at a time. Logs failures (never the password;
     /// the typed name only when it is a real account, as people type passwords into it).
     pub async fn check_password(&self, user: &str, password: &str, ip: IpAddr) -> LoginOutcome {
+        // Names that cannot be accounts share one limiter key, so junk names (up to a whole
+        // header's worth in HTTP Basic) cannot fill the limiter's tables with big keys.
+        let key = if crate::users::check_name(user).is_ok() {
+            user
+        } else {
+            "\0invalid"
+        };
         let attempt = {
             let mut l = self.limiter.lock().unwrap_or_else(|e| e.into_inner());
-            match l.begin(user, ip, Instant::now()) {
+            match l.begin(key, ip, Instant::now()) {
                 Ok(a) => a,
                 Err(wait) => {
                     tracing::warn!(%ip, "login refused: too many attempts, retry in {} s",
@@ -410,6 +418,17 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn junk_names_share_one_limiter_key() {
+        let (_d, _p, a) = setup();
+        for i in 0..3 {
+            let junk = format!("{}{i}", "x:".repeat(5000));
+            assert_eq!(a.check_basic(&junk, "pw", IP).await, LoginOutcome::Wrong);
+        }
+        let (pairs, _, accounts) = a.limiter.lock().unwrap().sizes();
+        assert_eq!((pairs, accounts), (1, 1));
+    }
+
     #[test]
     fn empty_file_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -431,6 +450,12 @@ mod tests {
         tokens::revoke(&mut f, &rec.id).unwrap();
         f.save(&path).unwrap();
         assert_eq!(a.token_user(&tok), Err(TokenRefusal::Unknown));
+        // A new password ends the sessions made with the old one.
+        let sid2 = a.create_session("alice");
+        f.set_user("alice", "new hash".into(), true).unwrap();
+        f.save(&path).unwrap();
+        assert_eq!(a.session_user(&sid2), None);
+        let sid = a.create_session("alice");
         f.remove_user("alice").unwrap();
         f.set_user("bob", "h".into(), false).unwrap();
         f.save(&path).unwrap();

@@ -10,9 +10,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use rustls::ServerConfig;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+pub use rustls::{self, ServerConfig};
 
 use crate::{Error, Result};
 
@@ -115,5 +115,61 @@ mod tests {
                 .contains("no certificate")
         );
         assert!(self_signed(&[]).is_err());
+    }
+
+    /// Handshakes in memory: a rustls client that trusts only `pem` connects as `name`,
+    /// sends a request line, and the server reads it.
+    fn handshake(
+        server_cfg: ServerConfig,
+        pem: &str,
+        name: &str,
+    ) -> std::result::Result<(), rustls::Error> {
+        use rustls::pki_types::ServerName;
+        use std::io::{Read, Write};
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(pem.as_bytes()).unwrap())
+            .unwrap();
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let client_cfg = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = ServerName::try_from(name.to_owned()).unwrap();
+        let mut client = rustls::ClientConnection::new(Arc::new(client_cfg), name)?;
+        let mut server = rustls::ServerConnection::new(Arc::new(server_cfg))?;
+        client
+            .writer()
+            .write_all(b"GET / HTTP/1.1\r\n\r\n")
+            .unwrap();
+        for _ in 0..10 {
+            let mut buf = Vec::new();
+            client.write_tls(&mut buf).unwrap();
+            server.read_tls(&mut buf.as_slice()).unwrap();
+            server.process_new_packets()?;
+            let mut buf = Vec::new();
+            server.write_tls(&mut buf).unwrap();
+            client.read_tls(&mut buf.as_slice()).unwrap();
+            client.process_new_packets()?;
+        }
+        assert!(!client.is_handshaking() && !server.is_handshaking());
+        let mut got = [0u8; 18];
+        server.reader().read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"GET / HTTP/1.1\r\n\r\n");
+        Ok(())
+    }
+
+    #[test]
+    fn self_signed_handshakes_for_its_names_only() {
+        let names = ["localhost".to_string(), "192.168.1.20".to_string()];
+        let (cfg, pem) = self_signed(&names).unwrap();
+        handshake(cfg, &pem, "192.168.1.20").unwrap();
+        let (cfg, pem) = self_signed(&names).unwrap();
+        handshake(cfg, &pem, "localhost").unwrap();
+        let (cfg, pem) = self_signed(&names).unwrap();
+        let e = handshake(cfg, &pem, "10.0.0.9").unwrap_err();
+        assert!(e.to_string().contains("certificate"), "{e}");
     }
 }

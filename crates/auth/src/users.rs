@@ -56,10 +56,10 @@ pub struct TokenRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UsersFile {
     /// Accounts, in the order they were added.
-    #[serde(default, rename = "user")]
+    #[serde(default, rename = "user", skip_serializing_if = "Vec::is_empty")]
     pub users: Vec<User>,
     /// Tokens.
-    #[serde(default, rename = "token")]
+    #[serde(default, rename = "token", skip_serializing_if = "Vec::is_empty")]
     pub tokens: Vec<TokenRecord>,
 }
 

@@ -1,95 +1,18 @@
 //! The gate over real TCP: a small router with a page, a media-like route, an API route and a
 //! WebSocket route, wrapped by `protect()`, served on 127.0.0.1:0.
 
-use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
+mod common;
+
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::extract::WebSocketUpgrade;
-use axum::response::{Html, IntoResponse};
-use axum::routing::get;
-use homestream_auth::http::protect;
-use homestream_auth::password::{HashParams, hash_password};
-use homestream_auth::users::UsersFile;
-use homestream_auth::{Auth, AuthConfig, tokens};
+use common::{PASSWORD, Server, cheap, start};
+use homestream_auth::AuthConfig;
 
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-const PASSWORD: &str = "correct horse battery";
-
-fn app() -> Router {
-    Router::new()
-        .route("/", get(|| async { Html("<h1>library</h1>") }))
-        .route("/media/{*path}", get(|| async { "media bytes" }))
-        .route("/api/status", get(|| async { "{\"ok\":true}" }))
-        .route("/live/{name}/index.m3u8", get(|| async { "#EXTM3U\n" }))
-        .route(
-            "/live/{name}/ws",
-            get(|ws: WebSocketUpgrade| async move { ws.on_upgrade(|_socket| async {}) }),
-        )
-        .fallback(|| async { (StatusCode::NOT_FOUND, "nothing here").into_response() })
-}
-
-struct Server {
-    base: String,
-    addr: SocketAddr,
-    _dir: tempfile::TempDir,
-    tokens: Tokens,
-}
-
-struct Tokens {
-    valid: String,
-    revoked: String,
-    expired: String,
-}
-
-async fn start(config: AuthConfig) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let path: PathBuf = dir.path().join("users.toml");
-    let mut f = UsersFile::default();
-    f.set_user(
-        "alice",
-        hash_password(PASSWORD, HashParams::cheap()).unwrap(),
-        false,
-    )
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let (_, valid) = tokens::create(&mut f, "alice", Some(Duration::from_secs(3600)), now).unwrap();
-    let (rec, revoked) = tokens::create(&mut f, "alice", None, now).unwrap();
-    tokens::revoke(&mut f, &rec.id).unwrap();
-    let (_, expired) =
-        tokens::create(&mut f, "alice", Some(Duration::from_secs(10)), now - 100).unwrap();
-    f.save(&path).unwrap();
-    let auth = Arc::new(Auth::load_with(&path, config).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let svc = protect(app(), Some(auth)).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(async move { axum::serve(listener, svc).await.unwrap() });
-    Server {
-        base: format!("http://{addr}"),
-        addr,
-        _dir: dir,
-        tokens: Tokens {
-            valid,
-            revoked,
-            expired,
-        },
-    }
-}
-
-fn cheap() -> AuthConfig {
-    AuthConfig {
-        hash_params: HashParams::cheap(),
-        ..Default::default()
-    }
-}
 
 fn client_from(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()
@@ -160,9 +83,18 @@ async fn ws_status(s: &Server, c: Cred<'_>) -> u16 {
 }
 
 async fn login_from(s: &Server, ip: &str, user: &str, pw: &str, next: &str) -> reqwest::Response {
+    login_with(&client_from(ip), s, user, pw, next).await
+}
+
+async fn login_with(
+    c: &reqwest::Client,
+    s: &Server,
+    user: &str,
+    pw: &str,
+    next: &str,
+) -> reqwest::Response {
     let body = format!("user={}&password={}&next={}", enc(user), enc(pw), enc(next));
-    client_from(ip)
-        .post(format!("{}/login", s.base))
+    c.post(format!("{}/login", s.base))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, HTML)
         .body(body)
@@ -274,6 +206,24 @@ async fn session_token_basic_are_admitted_and_logout_ends_session() {
 }
 
 #[tokio::test]
+async fn browsers_get_no_basic_challenge() {
+    let s = start(cheap()).await;
+    let r = client_from("127.0.0.1")
+        .get(format!("{}/api/status", s.base))
+        .header("sec-fetch-mode", "cors")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let ch: Vec<_> = r
+        .headers()
+        .get_all(header::WWW_AUTHENTICATE)
+        .iter()
+        .collect();
+    assert_eq!(ch, ["Bearer realm=\"homestream\""]);
+}
+
+#[tokio::test]
 async fn expired_session_is_refused() {
     let s = start(AuthConfig {
         session_ttl: Duration::from_millis(1500),
@@ -359,12 +309,15 @@ async fn brute_force_burst_does_not_lock_out_other_addresses() {
     let started = Instant::now();
     let mut set = tokio::task::JoinSet::new();
     let gate = Arc::new(tokio::sync::Semaphore::new(50));
+    // One client (connection pool) for the attacker, as a real one would use.
+    let attacker = client_from("127.0.0.1");
     for i in 0..1000 {
         let s = s.clone();
         let gate = gate.clone();
+        let attacker = attacker.clone();
         set.spawn(async move {
             let _p = gate.acquire().await.unwrap();
-            let r = login_from(&s, "127.0.0.1", "alice", &format!("guess {i}"), "/").await;
+            let r = login_with(&attacker, &s, "alice", &format!("guess {i}"), "/").await;
             let status = r.status().as_u16();
             let retry = r
                 .headers()

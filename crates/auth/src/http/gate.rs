@@ -141,17 +141,28 @@ pub(super) fn is_navigation(method: &Method, headers: &HeaderMap) -> bool {
             .any(|v| v.contains("text/html"))
 }
 
-pub(super) fn unauthorized(reason: &str) -> Response {
+/// True for requests a browser made (fetch, media elements, WebSocket): they carry
+/// `Sec-Fetch-Mode` (Fetch Metadata), which players and scripts do not send.
+pub(super) fn from_browser(headers: &HeaderMap) -> bool {
+    headers.contains_key("sec-fetch-mode")
+}
+
+/// 401 with challenges. Browsers get only `Bearer`: a `Basic` challenge would make them pop
+/// up their own password dialog (for a video element or fetch() after the session ended),
+/// or in headless mode wait forever on it. Everyone else gets `Basic` and `Bearer`.
+pub(super) fn unauthorized(reason: &str, browser: bool) -> Response {
     let mut r = (
         StatusCode::UNAUTHORIZED,
         format!("401 unauthorized: {reason}\n"),
     )
         .into_response();
     let h = r.headers_mut();
-    h.append(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"homestream\", charset=\"UTF-8\""),
-    );
+    if !browser {
+        h.append(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"homestream\", charset=\"UTF-8\""),
+        );
+    }
     h.append(
         header::WWW_AUTHENTICATE,
         HeaderValue::from_static("Bearer realm=\"homestream\""),
@@ -205,8 +216,11 @@ async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Re
                 .to_owned();
             to_login(&pq)
         }
-        Identity::Anonymous => unauthorized("log in, or send Basic or Bearer credentials"),
-        Identity::Refused(why) => unauthorized(why),
+        Identity::Anonymous => unauthorized(
+            "log in, or send Basic or Bearer credentials",
+            from_browser(req.headers()),
+        ),
+        Identity::Refused(why) => unauthorized(why, from_browser(req.headers())),
         Identity::TooMany(w) => too_many(w),
     }
 }
@@ -258,13 +272,24 @@ mod tests {
 
     #[test]
     fn refusals_carry_headers() {
-        let r = unauthorized("x");
+        let r = unauthorized("x", false);
         let v: Vec<_> = r
             .headers()
             .get_all(header::WWW_AUTHENTICATE)
             .iter()
             .collect();
         assert_eq!(v.len(), 2);
+        let r = unauthorized("x", true);
+        let v: Vec<_> = r
+            .headers()
+            .get_all(header::WWW_AUTHENTICATE)
+            .iter()
+            .collect();
+        assert_eq!(
+            v,
+            ["Bearer realm=\"homestream\""],
+            "no Basic dialog in browsers"
+        );
         let r = too_many(std::time::Duration::from_millis(1500));
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.headers()[header::RETRY_AFTER], "2");

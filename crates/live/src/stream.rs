@@ -1,0 +1,381 @@
+//! One named live stream: its hub, its viewers, and the supervisor thread that runs its source.
+//!
+//! The source opens when the first viewer (or snapshot) arrives and is released after a grace
+//! period without any. A source that fails is replaced by "no signal" frames (one a second)
+//! while it is reopened with backoff, so viewers stay connected and see it come back.
+
+use crate::clock;
+use crate::hub::{Hub, LagPolicy};
+use crate::source::{Frame, FrameSource, SourceSpec, test_pattern};
+use crate::unit::{MediaKind, MediaUnit};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Units the hub of an MJPEG stream holds: only the newest matters under
+/// [`LagPolicy::SkipToNewest`].
+const HUB_CAPACITY: usize = 2;
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// Locks a mutex whose data stays consistent even if a holder panicked (every critical section
+/// here is a single assignment or map operation).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the stream's source is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceState {
+    /// No viewers: the source is closed.
+    Idle,
+    /// Opening.
+    Opening,
+    /// Producing frames.
+    Live,
+    /// Failed; showing "no signal" and retrying.
+    NoSignal,
+}
+
+#[derive(Debug)]
+pub(crate) struct Health {
+    pub state: SourceState,
+    pub last_error: Option<String>,
+    pub live_since: Option<Instant>,
+    pub size: Option<(u16, u16)>,
+    pub fps_in: f64,
+    pub frames_in: u64,
+}
+
+/// Counters of one connected viewer, shared between its response body and `/api/status`.
+#[derive(Debug)]
+pub struct ViewerStats {
+    /// Id within the stream.
+    pub id: u64,
+    /// Transport (`mjpeg`).
+    pub transport: &'static str,
+    /// Rate limit asked for with `?fps=N`.
+    pub fps_cap: Option<f64>,
+    /// When it connected.
+    pub joined: Instant,
+    /// Units sent.
+    pub sent: AtomicU64,
+    /// Units skipped because the viewer was slower than the source (or capped).
+    pub dropped: AtomicU64,
+    /// Units sent during the last second, as f64 bits.
+    fps_bits: AtomicU64,
+    sent_at_last_tick: AtomicU64,
+}
+
+impl ViewerStats {
+    /// Frames per second delivered over the last second.
+    pub fn fps(&self) -> f64 {
+        f64::from_bits(self.fps_bits.load(Ordering::Relaxed))
+    }
+}
+
+/// A live stream.
+pub struct Stream {
+    /// Name in URLs.
+    pub name: String,
+    /// Its source.
+    pub spec: SourceSpec,
+    /// Where its units fan out.
+    pub hub: Hub,
+    grace: Duration,
+    runtime: Option<tokio::runtime::Handle>,
+    demand: AtomicUsize,
+    running: Mutex<bool>,
+    viewers: Mutex<BTreeMap<u64, Arc<ViewerStats>>>,
+    next_viewer: AtomicU64,
+    pub(crate) health: Mutex<Health>,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream").field("name", &self.name).finish()
+    }
+}
+
+/// Keeps a stream's source open while held.
+#[derive(Debug)]
+pub struct Demand {
+    stream: Arc<Stream>,
+}
+
+impl Drop for Demand {
+    fn drop(&mut self) {
+        self.stream.demand.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A connected viewer: keeps the source open and appears in `/api/status` while held.
+#[derive(Debug)]
+pub struct ViewerHandle {
+    /// Its counters.
+    pub stats: Arc<ViewerStats>,
+    stream: Arc<Stream>,
+    _demand: Demand,
+}
+
+impl Drop for ViewerHandle {
+    fn drop(&mut self) {
+        lock(&self.stream.viewers).remove(&self.stats.id);
+        tracing::info!(
+            stream = %self.stream.name,
+            viewer = self.stats.id,
+            sent = self.stats.sent.load(Ordering::Relaxed),
+            dropped = self.stats.dropped.load(Ordering::Relaxed),
+            secs = self.stats.joined.elapsed().as_secs(),
+            "viewer left"
+        );
+    }
+}
+
+impl Stream {
+    pub(crate) fn new(
+        name: String,
+        spec: SourceSpec,
+        grace: Duration,
+        runtime: Option<tokio::runtime::Handle>,
+    ) -> Arc<Self> {
+        Arc::new(Stream {
+            name,
+            spec,
+            hub: Hub::new(HUB_CAPACITY),
+            grace,
+            runtime,
+            demand: AtomicUsize::new(0),
+            running: Mutex::new(false),
+            viewers: Mutex::new(BTreeMap::new()),
+            next_viewer: AtomicU64::new(1),
+            health: Mutex::new(Health {
+                state: SourceState::Idle,
+                last_error: None,
+                live_since: None,
+                size: None,
+                fps_in: 0.0,
+                frames_in: 0,
+            }),
+        })
+    }
+
+    /// Opens the source if it is not running and keeps it open while the guard lives.
+    pub fn demand(self: &Arc<Self>) -> Demand {
+        self.demand.fetch_add(1, Ordering::SeqCst);
+        let mut running = lock(&self.running);
+        if !*running {
+            *running = true;
+            lock(&self.health).state = SourceState::Opening;
+            let me = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("live-{}", self.name))
+                .spawn(move || me.supervise());
+            if let Err(e) = spawned {
+                *running = false;
+                tracing::error!(stream = %self.name, error = %e, "cannot start source thread");
+            }
+        }
+        Demand {
+            stream: self.clone(),
+        }
+    }
+
+    /// Registers a viewer.
+    pub fn add_viewer(
+        self: &Arc<Self>,
+        transport: &'static str,
+        fps_cap: Option<f64>,
+    ) -> ViewerHandle {
+        let demand = self.demand();
+        let stats = Arc::new(ViewerStats {
+            id: self.next_viewer.fetch_add(1, Ordering::Relaxed),
+            transport,
+            fps_cap,
+            joined: Instant::now(),
+            sent: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            fps_bits: AtomicU64::new(0f64.to_bits()),
+            sent_at_last_tick: AtomicU64::new(0),
+        });
+        lock(&self.viewers).insert(stats.id, stats.clone());
+        tracing::info!(stream = %self.name, viewer = stats.id, transport, fps_cap, "viewer joined");
+        ViewerHandle {
+            stats,
+            stream: self.clone(),
+            _demand: demand,
+        }
+    }
+
+    /// The connected viewers.
+    pub fn viewers(&self) -> Vec<Arc<ViewerStats>> {
+        lock(&self.viewers).values().cloned().collect()
+    }
+
+    /// A fresh frame: the newest if the source is live and it is recent, else the next one
+    /// (opening the source for it), waiting at most `timeout`.
+    pub async fn snapshot(self: &Arc<Self>, timeout: Duration) -> Option<Arc<MediaUnit>> {
+        let live = lock(&self.health).state == SourceState::Live;
+        if let Some(u) = self.hub.latest() {
+            let age = clock::now().pts.saturating_sub(u.pts);
+            if live && age < Duration::from_secs(1) {
+                return Some(u);
+            }
+        }
+        let _demand = self.demand();
+        let mut cursor = self.hub.subscribe(LagPolicy::SkipToNewest);
+        cursor.skip_to_end();
+        tokio::time::timeout(timeout, cursor.next())
+            .await
+            .ok()?
+            .ok()
+    }
+
+    fn publish(&self, frame: Frame) {
+        self.hub.publish(MediaUnit {
+            seq: 0,
+            kind: MediaKind::Jpeg {
+                width: frame.width,
+                height: frame.height,
+            },
+            keyframe: true,
+            captured: frame.captured.wall,
+            pts: frame.captured.pts,
+            payload: frame.jpeg,
+        });
+    }
+
+    /// Decides, under the `running` lock, whether to stop: only when nobody wants the source,
+    /// so a viewer arriving meanwhile either is seen here or starts a new supervisor.
+    fn try_release(&self) -> bool {
+        let mut running = lock(&self.running);
+        if self.demand.load(Ordering::SeqCst) == 0 {
+            *running = false;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn set_state(&self, state: SourceState, error: Option<String>) {
+        let mut h = lock(&self.health);
+        h.state = state;
+        if error.is_some() {
+            h.last_error = error;
+        }
+        h.live_since = match state {
+            SourceState::Live => h.live_since.or(Some(Instant::now())),
+            _ => None,
+        };
+        if state == SourceState::Idle {
+            h.fps_in = 0.0;
+        }
+    }
+
+    /// The supervisor: runs on its own thread while the stream has demand.
+    fn supervise(self: Arc<Self>) {
+        let what = self.spec.describe();
+        tracing::info!(stream = %self.name, source = %what, "source opening");
+        let mut source: Option<Box<dyn FrameSource>> = None;
+        let mut failing: Option<String> = None;
+        let mut backoff = Duration::from_millis(500);
+        let mut retry_at = Instant::now();
+        let mut idle_since: Option<Instant> = None;
+        let mut tick = Instant::now();
+        let mut frames_since_tick = 0u64;
+        loop {
+            let now = Instant::now();
+            if self.demand.load(Ordering::SeqCst) == 0 {
+                let since = *idle_since.get_or_insert(now);
+                if now - since >= self.grace && self.try_release() {
+                    break;
+                }
+            } else {
+                idle_since = None;
+            }
+            if now - tick >= Duration::from_secs(1) {
+                self.update_rates(frames_since_tick, now - tick);
+                tick = now;
+                frames_since_tick = 0;
+            }
+            if source.is_none() && now >= retry_at {
+                match self.spec.open(self.runtime.as_ref()) {
+                    Ok(s) => {
+                        source = Some(s);
+                        backoff = Duration::from_millis(500);
+                        match failing.take() {
+                            Some(_) => tracing::info!(stream = %self.name, "source recovered"),
+                            None => tracing::info!(stream = %self.name, "source opened"),
+                        }
+                        self.set_state(SourceState::Live, None);
+                    }
+                    Err(e) => self.failed(&mut failing, e.to_string(), &mut retry_at, &mut backoff),
+                }
+            }
+            match source.as_mut() {
+                Some(s) => match s.next_frame() {
+                    Ok(frame) => {
+                        lock(&self.health).size = Some((frame.width, frame.height));
+                        frames_since_tick += 1;
+                        self.publish(frame);
+                    }
+                    Err(e) => {
+                        source = None;
+                        self.failed(&mut failing, e.to_string(), &mut retry_at, &mut backoff);
+                    }
+                },
+                None => {
+                    let (w, h) = lock(&self.health).size.unwrap_or(self.spec.nominal_size());
+                    let why = failing.as_deref().unwrap_or("");
+                    match test_pattern::no_signal(w, h, &self.name, why) {
+                        Ok(f) => self.publish(f),
+                        Err(e) => {
+                            tracing::warn!(stream = %self.name, error = %e, "no-signal frame")
+                        }
+                    }
+                    let wait = retry_at
+                        .saturating_duration_since(Instant::now())
+                        .min(Duration::from_secs(1))
+                        .max(Duration::from_millis(50));
+                    std::thread::sleep(wait);
+                }
+            }
+        }
+        drop(source);
+        self.hub.clear();
+        self.set_state(SourceState::Idle, None);
+        tracing::info!(stream = %self.name, "source released (no viewers)");
+    }
+
+    fn failed(
+        &self,
+        failing: &mut Option<String>,
+        error: String,
+        retry_at: &mut Instant,
+        backoff: &mut Duration,
+    ) {
+        if failing.as_deref() != Some(error.as_str()) {
+            tracing::warn!(stream = %self.name, error = %error, retry_in_ms = backoff.as_millis() as u64, "source failed; showing no signal");
+        }
+        self.set_state(SourceState::NoSignal, Some(error.clone()));
+        *failing = Some(error);
+        *retry_at = Instant::now() + *backoff;
+        *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    }
+
+    fn update_rates(&self, frames: u64, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        {
+            let mut h = lock(&self.health);
+            h.fps_in = frames as f64 / secs;
+            h.frames_in += frames;
+        }
+        for v in lock(&self.viewers).values() {
+            let sent = v.sent.load(Ordering::Relaxed);
+            let prev = v.sent_at_last_tick.swap(sent, Ordering::Relaxed);
+            let fps = sent.saturating_sub(prev) as f64 / secs;
+            v.fps_bits.store(fps.to_bits(), Ordering::Relaxed);
+        }
+    }
+}

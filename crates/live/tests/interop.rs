@@ -1,0 +1,115 @@
+//! Interop with real peers: ffmpeg's mpjpeg demuxer and headless Chromium. Both must be
+//! installed (the test command installs Debian's ffmpeg and chromium); a missing one fails the
+//! test with a message, it never passes silently.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+fn require(tool: &str) {
+    let found = std::process::Command::new(tool)
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "{tool} is required for this test but was not found on PATH"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ffmpeg_reads_the_stream_with_mpjpeg_and_decodes_frames() {
+    require("ffmpeg");
+    let (addr, _reg, server) = common::serve(&["t=test:320x240@30"], Duration::from_secs(1)).await;
+    let url = format!("http://{addr}/live/t/stream.mjpg");
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new("ffmpeg")
+            .args([
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-f",
+                "mpjpeg",
+                "-i",
+                &url,
+            ])
+            .args(["-frames:v", "20", "-f", "framemd5", "-"])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("ffmpeg finished in time")
+    .expect("ffmpeg ran");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "ffmpeg failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let frames: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(frames.len(), 20, "decoded frames:\n{text}");
+    // Decoded pictures of 320x240 RGB-ish frames differ from each other (moving pattern).
+    let md5s: std::collections::HashSet<&str> =
+        frames.iter().filter_map(|l| l.rsplit(',').next()).collect();
+    assert!(md5s.len() > 10, "frames differ: {md5s:?}");
+    assert!(text.contains("#dimensions 0: 320x240"), "{text}");
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_shows_the_viewer_page_image_changing() {
+    let browser_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
+    let script = browser_dir.join("live_mjpeg.mjs");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists(),
+        "tests/browser/node_modules is missing: run npm ci in tests/browser"
+    );
+    let node = std::process::Command::new("node").arg("--version").output();
+    assert!(
+        node.is_ok(),
+        "node is required for this test but was not found on PATH"
+    );
+    assert!(
+        std::path::Path::new(&std::env::var("CHROMIUM").unwrap_or("/usr/bin/chromium".into()))
+            .exists(),
+        "chromium is required for this test (Debian package chromium)"
+    );
+    let (addr, _reg, server) = common::serve(&["t=test:320x240@30"], Duration::from_secs(1)).await;
+    let url = format!("http://{addr}/live/t/");
+    let out = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("node")
+            .arg(&script)
+            .arg(&url)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("browser script finished in time")
+    .expect("node ran");
+    assert!(
+        out.status.success(),
+        "browser script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+    eprintln!("chromium: {v}");
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(320), Some(240))
+    );
+    assert!(
+        v["distinct"].as_u64().unwrap_or(0) >= 4,
+        "image changes over time: {v}"
+    );
+    assert!(
+        v["stats"].as_str().unwrap_or_default().contains("fps in"),
+        "{v}"
+    );
+    server.abort();
+}
