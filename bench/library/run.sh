@@ -19,10 +19,12 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
+chmod 755 "$work"
 mkdir -p "$work/www"
 echo "making test files in $work ..." >&2
 head -c $((64 << 20)) /dev/urandom > "$work/www/whole.mp4"
 head -c $((1 << 30)) /dev/urandom > "$work/www/big.mp4"
+chmod 644 "$work/www/"*
 export BENCH_FILE_SIZE=$((1 << 30))
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
