@@ -74,11 +74,11 @@ fn library_section(listing: &Listing, out: &mut String) {
     let mut shown = 0;
     for e in &listing.entries {
         let (href, icon) = if e.is_dir {
-            (format!("/browse/{}/", e.url_path), "📁")
+            (format!("/browse/{}/", e.url_path), "▸")
         } else {
             match e.kind {
-                MediaKind::Video => (format!("/watch/{}", e.url_path), "🎬"),
-                MediaKind::Audio => (format!("/watch/{}", e.url_path), "🎵"),
+                MediaKind::Video => (format!("/watch/{}", e.url_path), "▶"),
+                MediaKind::Audio => (format!("/watch/{}", e.url_path), "♪"),
                 MediaKind::Subtitle | MediaKind::Other => continue,
             }
         };
