@@ -6,8 +6,9 @@ use bytes::Bytes;
 use futures_util::Stream;
 use http::{HeaderMap, HeaderValue, header};
 use std::error::Error as StdError;
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::Range;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -118,9 +119,21 @@ impl http_serve::Entity for MediaFile {
 
 /// Reads exactly `want` bytes at `at`; a file that shrank underneath is an error, never a
 /// short body that the client would take for the whole range.
+///
+/// `read_to_end` fills uninitialized capacity, so the buffer is not zeroed first (a `pread`
+/// into `vec![0; n]` costs an extra pass over memory). Seeking the shared offset is safe:
+/// every request opens its own `File`, and a request reads its chunks one after another.
 fn read_chunk(file: &std::fs::File, at: u64, want: usize) -> std::io::Result<Vec<u8>> {
-    let mut buf = vec![0u8; want];
-    file.read_exact_at(&mut buf, at)?;
+    let mut f = file;
+    f.seek(SeekFrom::Start(at))?;
+    let mut buf = Vec::with_capacity(want);
+    f.take(want as u64).read_to_end(&mut buf)?;
+    if buf.len() != want {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "file shrank while being served",
+        ));
+    }
     Ok(buf)
 }
 
@@ -178,5 +191,47 @@ impl http_serve::Entity for MemoryEntity {
 
     fn last_modified(&self) -> Option<SystemTime> {
         self.mtime
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use http_serve::Entity;
+
+    async fn collect(e: &MediaFile, r: Range<u64>) -> Result<Vec<u8>, String> {
+        let mut s = e.get_range(r);
+        let mut out = Vec::new();
+        while let Some(chunk) = s.next().await {
+            out.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+        }
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn ranges_read_exact_bytes_and_a_shrunk_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.mp4");
+        let data: Vec<u8> = (0..(CHUNK as usize * 3 + 17))
+            .map(|i| (i % 251) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let meta = file.metadata().unwrap();
+        let e = MediaFile::new(file, &meta, "video/mp4");
+        assert_eq!(
+            collect(&e, 5..CHUNK * 2 + 9).await.unwrap(),
+            &data[5..CHUNK as usize * 2 + 9]
+        );
+        assert_eq!(collect(&e, 0..data.len() as u64).await.unwrap(), data);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(100)
+            .unwrap();
+        let err = collect(&e, 0..data.len() as u64).await.unwrap_err();
+        assert!(err.contains("shrank"), "{err}");
     }
 }
