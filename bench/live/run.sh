@@ -37,10 +37,10 @@ SERVE=$TARGET/release/examples/live_serve
 LOAD=$TARGET/release/examples/live_load
 
 VENV=${SEED_VENV:-$TMP/venv}
-if [ ! -x "$VENV/bin/gunicorn" ]; then
+if ! "$VENV/bin/python" -c "import flask, gunicorn, gevent, packaging" 2>/dev/null; then
   echo "== pip-installing Flask, gunicorn, gevent into $VENV" >&2
   python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q flask gunicorn gevent
+  "$VENV/bin/pip" install -q flask gunicorn gevent packaging
 fi
 
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }

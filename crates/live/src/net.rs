@@ -6,7 +6,7 @@
 //! to megabytes (the frames then arrive seconds late). `TCP_NODELAY` sends each part at once.
 
 /// Unsent bytes a live connection may hold in the kernel before it stops taking frames.
-pub const NOTSENT_LOWAT: u32 = 128 * 1024;
+pub const NOTSENT_LOWAT: u32 = 16 * 1024;
 
 /// Applies `TCP_NODELAY` and (on Linux) `TCP_NOTSENT_LOWAT` to an accepted connection. Errors
 /// are ignored: both are optimisations, not requirements.

@@ -78,23 +78,23 @@ async fn two_hundred_viewers_each_get_90_percent_of_frames() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_viewer_lowers_nobody_elses_rate_and_memory_stays_flat() {
     let (addr, reg, server) = common::serve(&[SPEC], Duration::from_secs(2)).await;
-    let mut slow = MjpegStream::open(addr, "/live/t/stream.mjpg", false)
+    let mut slow = MjpegStream::open_with(addr, "/live/t/stream.mjpg", false, Some(16 * 1024))
         .await
         .expect("open");
     slow.next_within(Duration::from_secs(10))
         .await
         .expect("first frame");
     let slow_task = tokio::spawn(async move {
-        let mut got = 0;
+        let mut ages: Vec<f64> = Vec::new();
         let end = Instant::now() + Duration::from_secs(12);
         while Instant::now() < end {
-            if slow.next_within(Duration::from_secs(5)).await.is_err() {
-                break;
+            match slow.next_within(Duration::from_secs(5)).await {
+                Ok(p) => ages.push(p.received - p.timestamp.unwrap_or(0.0)),
+                Err(_) => break,
             }
-            got += 1;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        got
+        ages
     });
     let mut fast = Vec::new();
     for _ in 0..20 {
@@ -139,9 +139,10 @@ async fn slow_viewer_lowers_nobody_elses_rate_and_memory_stays_flat() {
         .filter_map(|v| v["frames_dropped"].as_u64())
         .max()
         .unwrap_or(0);
-    let slow_got = slow_task.await.expect("slow task");
+    let ages = slow_task.await.expect("slow task");
+    let slow_got = ages.len();
     eprintln!(
-        "made {made}; fast viewers min {:?}; slow viewer read {slow_got} parts; server skipped up to {max_dropped} frames for one viewer; rss {} -> {} KiB",
+        "made {made}; fast viewers min {:?}; slow viewer read {slow_got} parts, ages {ages:.2?} s; server skipped up to {max_dropped} frames for one viewer; rss {} -> {} KiB",
         counts.iter().min(),
         rss0 / 1024,
         rss1 / 1024

@@ -206,7 +206,17 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             if tty {
                 eprintln!();
             }
-            eprintln!("homestream watch: {e}");
+            // The HTTP client's own message is terse; its sources say why (refused, DNS...).
+            let mut msg = e.to_string();
+            let mut src = std::error::Error::source(&e);
+            while let Some(cause) = src {
+                let text = cause.to_string();
+                if !msg.contains(&text) {
+                    msg = format!("{msg}: {text}");
+                }
+                src = cause.source();
+            }
+            eprintln!("homestream watch: {msg}");
             Exit::of(&e)
         }
     };

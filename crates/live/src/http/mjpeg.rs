@@ -1,9 +1,13 @@
 //! `/live/NAME/stream.mjpg`: multipart/x-mixed-replace (RFC 2046 §5.1; the `x-mixed-replace`
 //! subtype as browsers implement it) with one JPEG per part.
 //!
-//! Each viewer is a hub cursor with [`LagPolicy::SkipToNewest`]: the body is polled only when
-//! the connection can take more, and then gets the newest frame, so a slow socket skips frames
-//! and nothing queues for it. The frame bytes are the hub's `Bytes`, never copied per viewer.
+//! Each viewer is a hub cursor with [`LagPolicy::SkipToNewest`]. The next frame is taken from
+//! the hub only once the previous part has been written to the socket: the part's last chunk
+//! is a `Bytes` whose owner signals when hyper drops it (after writing it), so hyper's own
+//! write queue never holds more than one part for a viewer, and with `TCP_NOTSENT_LOWAT`
+//! (crate::net) the kernel holds little more. A slow socket therefore skips frames and gets
+//! the newest one when it is ready; nothing queues. The frame bytes are the hub's `Bytes`,
+//! never copied per viewer.
 
 use crate::hub::{Cursor, LagPolicy};
 use crate::stream::{Stream, ViewerHandle};
@@ -14,9 +18,35 @@ use bytes::Bytes;
 use homestream_mjpeg::writer;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::time::Instant;
+
+/// Set when a part's last chunk has been written (dropped by hyper).
+#[derive(Default)]
+struct Written {
+    done: AtomicBool,
+    notify: Notify,
+}
+
+/// Owner of a part's closing CRLF: signals [`Written`] when dropped.
+struct PartEnd(Arc<Written>);
+
+impl AsRef<[u8]> for PartEnd {
+    fn as_ref(&self) -> &[u8] {
+        writer::PART_END
+    }
+}
+
+impl Drop for PartEnd {
+    fn drop(&mut self) {
+        self.0.done.store(true, Ordering::Release);
+        // Stores a permit if nobody waits yet, so the waiter cannot miss it.
+        self.0.notify.notify_one();
+    }
+}
 
 struct Viewer {
     cursor: Cursor,
@@ -25,12 +55,19 @@ struct Viewer {
     due: Option<Instant>,
     /// The rest of the current part (payload, then the part end), in reverse order.
     pending: Vec<Bytes>,
+    /// The previous part, until hyper has written it.
+    in_flight: Option<Arc<Written>>,
 }
 
 impl Viewer {
     async fn next_chunk(&mut self) -> Option<Bytes> {
         if let Some(b) = self.pending.pop() {
             return Some(b);
+        }
+        if let Some(w) = self.in_flight.take() {
+            if !w.done.load(Ordering::Acquire) {
+                w.notify.notified().await;
+            }
         }
         if let Some(due) = self.due {
             tokio::time::sleep_until(due).await;
@@ -46,7 +83,10 @@ impl Viewer {
             self.due = Some(self.due.map_or(now, |d| d.max(now - i)) + i);
         }
         let head = writer::part_head(unit.kind.mime(), unit.payload.len(), Some(unit.captured));
-        self.pending.push(Bytes::from_static(writer::PART_END));
+        let written = Arc::new(Written::default());
+        self.pending
+            .push(Bytes::from_owner(PartEnd(written.clone())));
+        self.in_flight = Some(written);
         self.pending.push(unit.payload.clone());
         Some(head)
     }
@@ -60,6 +100,7 @@ pub fn respond(stream: &Arc<Stream>, fps: Option<f64>) -> Response {
         interval: fps.map(|f| Duration::from_secs_f64(1.0 / f)),
         due: None,
         pending: Vec::with_capacity(2),
+        in_flight: None,
     };
     let body = futures_util::stream::unfold(viewer, |mut v| async move {
         let chunk = v.next_chunk().await?;

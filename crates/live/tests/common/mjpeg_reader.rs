@@ -135,17 +135,27 @@ pub async fn get(addr: SocketAddr, path: &str) -> Result<(u16, hyper::HeaderMap,
     Ok((status, headers, body))
 }
 
-async fn request(
-    addr: SocketAddr,
-    path: &str,
-) -> Result<
-    (
-        hyper::Response<hyper::body::Incoming>,
-        tokio::task::JoinHandle<()>,
-    ),
-    String,
-> {
-    let tcp = tokio::net::TcpStream::connect(addr)
+type Opened = (
+    hyper::Response<hyper::body::Incoming>,
+    tokio::task::JoinHandle<()>,
+);
+
+async fn request(addr: SocketAddr, path: &str) -> Result<Opened, String> {
+    request_with(addr, path, None).await
+}
+
+async fn request_with(addr: SocketAddr, path: &str, rcvbuf: Option<u32>) -> Result<Opened, String> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()
+    } else {
+        tokio::net::TcpSocket::new_v6()
+    }
+    .map_err(|e| e.to_string())?;
+    if let Some(n) = rcvbuf {
+        socket.set_recv_buffer_size(n).map_err(|e| e.to_string())?;
+    }
+    let tcp = socket
+        .connect(addr)
         .await
         .map_err(|e| format!("connect {addr}: {e}"))?;
     tcp.set_nodelay(true).ok();
@@ -165,7 +175,18 @@ async fn request(
 
 impl MjpegStream {
     pub async fn open(addr: SocketAddr, path: &str, keep: bool) -> Result<Self, String> {
-        let (res, conn) = request(addr, path).await?;
+        Self::open_with(addr, path, keep, None).await
+    }
+
+    /// Like `open`, with a small receive buffer: a reader that is slow itself, not only its
+    /// link (the kernel would otherwise absorb megabytes for it).
+    pub async fn open_with(
+        addr: SocketAddr,
+        path: &str,
+        keep: bool,
+        rcvbuf: Option<u32>,
+    ) -> Result<Self, String> {
+        let (res, conn) = request_with(addr, path, rcvbuf).await?;
         if res.status() != 200 {
             return Err(format!("status {}", res.status()));
         }
