@@ -11,13 +11,13 @@ pub enum Error {
     #[error("not found: {0:?}")]
     NotFound(String),
     /// A folder given on the command line cannot be served.
-    #[error("cannot serve {path}: {source}")]
+    #[error("cannot serve {path}")]
     Root {
         path: PathBuf,
         source: std::io::Error,
     },
     /// I/O on a file inside the library.
-    #[error("{path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,

@@ -81,7 +81,10 @@ impl Library {
             if !path.is_dir() {
                 return Err(Error::Root {
                     path: p.clone(),
-                    source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder"),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotADirectory,
+                        "it is a file, not a folder: serve the folder that holds it",
+                    ),
                 });
             }
             // Root names are URL segments: no leading dot (it would read as hidden), never empty.

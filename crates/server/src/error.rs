@@ -9,7 +9,7 @@ pub enum Error {
     PortTaken { port: u16 },
     #[error("ports {first}-{last} are all in use; pass a free one with --port")]
     NoFreePort { first: u16, last: u16 },
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,

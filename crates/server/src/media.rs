@@ -72,7 +72,10 @@ pub async fn vtt(State(st): State<Arc<AppState>>, mut req: Request) -> Response 
 pub fn not_found(e: &LibError) -> Response {
     match e {
         LibError::Refused { .. } => tracing::warn!("{e}"),
-        _ => tracing::debug!("{e}"),
+        _ => match std::error::Error::source(e) {
+            Some(cause) => tracing::debug!("{e}: {cause}"),
+            None => tracing::debug!("{e}"),
+        },
     }
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
