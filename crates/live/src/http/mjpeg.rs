@@ -64,10 +64,10 @@ impl Viewer {
         if let Some(b) = self.pending.pop() {
             return Some(b);
         }
-        if let Some(w) = self.in_flight.take() {
-            if !w.done.load(Ordering::Acquire) {
-                w.notify.notified().await;
-            }
+        if let Some(w) = self.in_flight.take()
+            && !w.done.load(Ordering::Acquire)
+        {
+            w.notify.notified().await;
         }
         if let Some(due) = self.due {
             tokio::time::sleep_until(due).await;
