@@ -20,6 +20,10 @@ type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send + Sy
 /// fewer syscalls and wake-ups; small enough that 64 concurrent readers stay within a few MiB.
 const CHUNK: u64 = 256 * 1024;
 
+/// File reads in flight at once. More than a few only make the blocking pool's threads
+/// fight over the cores (and hold more chunks in memory); the page cache is shared anyway.
+static READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// An open file with the metadata its validators are made from. Reading happens with
 /// positional reads (`pread`), so one open file serves any number of ranges at once.
 #[derive(Clone)]
@@ -84,6 +88,7 @@ impl http_serve::Entity for MediaFile {
                 let read = {
                     let inner = Arc::clone(&inner);
                     let at = left.start;
+                    let _permit = READS.acquire().await;
                     tokio::task::spawn_blocking(move || read_chunk(&inner.file, at, want)).await
                 };
                 match read {

@@ -127,7 +127,9 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    let _ = stream.set_nodelay(true);
+                    // NODELAY, and a small TCP_NOTSENT_LOWAT so live viewers' frames do not
+                    // queue in the kernel (see homestream_live::net).
+                    homestream_live::net::tune_stream_socket(&stream);
                     // `[::]` listeners see IPv4 clients as ::ffff:a.b.c.d; logs and rate limits
                     // want the plain address.
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
