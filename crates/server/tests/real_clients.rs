@@ -24,20 +24,7 @@ async fn chromium_plays_and_seeks_a_library_video() {
     let dir = fixture();
     let server = common::serve(&[dir.path()]).await;
     let base = format!("http://{}/", server.local_addr);
-    let script = common::workspace_root().join("tests/browser/library_play.mjs");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(&base)
-        .output()
-        .await
-        .expect("node must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser script failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).expect("JSON from script");
+    let seen = common::browser_script("library_play.mjs", &[&base], &[]).await;
     assert_eq!(seen["href"], "/watch/clip.mp4");
     assert!(seen["first"]["width"].as_u64() == Some(320), "{seen}");
     assert!(seen["first"]["time"].as_f64().unwrap() > 1.0, "{seen}");
@@ -131,21 +118,12 @@ async fn chromium_logs_in_plays_and_is_refused_after_logout() {
     .await
     .unwrap();
     let base = format!("http://{}", server.local_addr);
-    let script = common::workspace_root().join("tests/browser/auth_play.mjs");
-    let out = tokio::process::Command::new("node")
-        .arg(&script)
-        .args([&base, "alice", "/watch/clip.mp4", "/live/demo/"])
-        .env("HS_PASSWORD", "s3cret words")
-        .output()
-        .await
-        .expect("node must be installed");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser script failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let seen: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    let seen = common::browser_script(
+        "auth_play.mjs",
+        &[&base, "alice", "/watch/clip.mp4", "/live/demo/"],
+        &[("HS_PASSWORD", "s3cret words")],
+    )
+    .await;
     assert_eq!(seen["landed"], "/watch/clip.mp4", "{seen}");
     assert!(seen["video"]["time"].as_f64().unwrap() > 1.0, "{seen}");
     assert_eq!(seen["video"]["width"], 320, "{seen}");

@@ -86,3 +86,25 @@ pub fn raw_get(addr: SocketAddr, path: &str) -> u16 {
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// Runs `tests/browser/<script>` with node (headless Chromium) and returns the JSON it prints.
+pub async fn browser_script(
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> serde_json::Value {
+    let out = tokio::process::Command::new("node")
+        .arg(workspace_root().join("tests/browser").join(script))
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("node must be installed (the README's test command installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim()).expect("one JSON object from the script")
+}
