@@ -128,6 +128,10 @@ async fn chromium_logs_in_plays_and_is_refused_after_logout() {
     assert!(seen["video"]["time"].as_f64().unwrap() > 1.0, "{seen}");
     assert_eq!(seen["video"]["width"], 320, "{seen}");
     assert_eq!(seen["live"]["width"], 320, "{seen}");
+    assert_eq!(
+        seen["logout"], "/login",
+        "the header's logout button: {seen}"
+    );
     for (path, status) in seen["after"].as_object().unwrap() {
         assert_eq!(status, 401, "{path} after logout: {seen}");
     }

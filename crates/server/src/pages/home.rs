@@ -1,6 +1,6 @@
 //! `/` (live streams and the library's top) and `/browse/<folder>/`.
 
-use super::html::{esc, human_duration, human_size, page};
+use super::html::{esc, header, human_duration, human_size, page};
 use crate::AppState;
 use crate::media::not_found;
 use axum::extract::{Request, State};
@@ -12,8 +12,9 @@ use std::fmt::Write;
 use std::sync::Arc;
 
 /// GET `/`.
-pub async fn home(State(st): State<Arc<AppState>>) -> Response {
-    listing_page(st, String::new()).await
+pub async fn home(State(st): State<Arc<AppState>>, req: Request) -> Response {
+    let top = header("", &req);
+    listing_page(st, String::new(), top).await
 }
 
 /// GET `/browse/<folder>/`.
@@ -24,10 +25,11 @@ pub async fn browse(State(st): State<Arc<AppState>>, req: Request) -> Response {
         .strip_prefix("/browse/")
         .unwrap_or("")
         .to_string();
-    listing_page(st, raw).await
+    let top = header("", &req);
+    listing_page(st, raw, top).await
 }
 
-async fn listing_page(st: Arc<AppState>, raw: String) -> Response {
+async fn listing_page(st: Arc<AppState>, raw: String, top: String) -> Response {
     let lib = Arc::clone(&st.library);
     let listed = tokio::task::spawn_blocking(move || lib.list(&raw)).await;
     let listing = match listed {
@@ -35,7 +37,8 @@ async fn listing_page(st: Arc<AppState>, raw: String) -> Response {
         Ok(Err(e)) => return not_found(&e),
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
-    let mut body = String::from("<header><h1><a href=\"/\">homestream</a></h1></header><main>");
+    let mut body = top;
+    body.push_str("<main>");
     if listing.url_path.is_empty() {
         live_section(&st, &mut body);
     }

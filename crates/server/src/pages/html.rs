@@ -27,6 +27,22 @@ pub fn page(title: &str, body: &str) -> String {
     )
 }
 
+/// The top bar: site name, an optional extra link (already HTML), and a logout button when
+/// the request came through the login gate with an account.
+pub fn header(extra: &str, req: &axum::extract::Request) -> String {
+    let logout = match req.extensions().get::<homestream_auth::http::AuthUser>() {
+        Some(u) => format!(
+            "<form method=\"post\" action=\"/logout\" class=\"logout\">\
+<button class=\"button\" title=\"Logged in as {}\">Log out</button></form>",
+            esc(&u.name)
+        ),
+        None => String::new(),
+    };
+    format!(
+        "<header><h1><a href=\"/\">homestream</a></h1><nav class=\"top\">{extra}{logout}</nav></header>"
+    )
+}
+
 /// `1.5 GB`-style sizes.
 pub fn human_size(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];

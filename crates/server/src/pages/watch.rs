@@ -1,6 +1,6 @@
 //! `/watch/<path>`: the player page for a library file.
 
-use super::html::{esc, page};
+use super::html::{esc, header, page};
 use crate::AppState;
 use crate::media::not_found;
 use axum::extract::{Request, State};
@@ -21,7 +21,8 @@ pub async fn watch(State(st): State<Arc<AppState>>, req: Request) -> Response {
         .strip_prefix("/watch/")
         .unwrap_or("")
         .to_string();
-    let found = tokio::task::spawn_blocking(move || page_for(&st, &raw)).await;
+    let top = header("", &req);
+    let found = tokio::task::spawn_blocking(move || page_for(&st, &raw, &top)).await;
     match found {
         Ok(Ok(html)) => Html(html).into_response(),
         Ok(Err(e)) => not_found(&e),
@@ -29,7 +30,7 @@ pub async fn watch(State(st): State<Arc<AppState>>, req: Request) -> Response {
     }
 }
 
-fn page_for(st: &AppState, raw: &str) -> Result<String, LibError> {
+fn page_for(st: &AppState, raw: &str, top: &str) -> Result<String, LibError> {
     let segs = decode_url_path(raw)?;
     let not_media = || LibError::NotFound(raw.to_string());
     let Resolved::File(_) = st.library.resolve(raw)? else {
@@ -43,10 +44,17 @@ fn page_for(st: &AppState, raw: &str) -> Result<String, LibError> {
     let url = encode_segments(&segs);
     let parent_url = encode_segments(parent);
     let listing = st.library.list(&parent_url)?;
-    Ok(render(name, &url, &parent_url, kind, &listing))
+    Ok(render(name, &url, &parent_url, kind, &listing, top))
 }
 
-fn render(name: &str, url: &str, parent_url: &str, kind: MediaKind, listing: &Listing) -> String {
+fn render(
+    name: &str,
+    url: &str,
+    parent_url: &str,
+    kind: MediaKind,
+    listing: &Listing,
+    top: &str,
+) -> String {
     let playable: Vec<_> = listing
         .entries
         .iter()
@@ -101,8 +109,7 @@ fn render(name: &str, url: &str, parent_url: &str, kind: MediaKind, listing: &Li
         None => format!("<span class=\"button disabled\">{label}</span>"),
     };
     let body = format!(
-        "<header><h1><a href=\"/\">homestream</a></h1><a class=\"back\" href=\"{back}\">← folder</a></header>\
-<main class=\"watch\"><h2 class=\"title\">{title}</h2>\
+        "{top}<main class=\"watch\"><a class=\"back\" href=\"{back}\">← folder</a><h2 class=\"title\">{title}</h2>\
 <{tag} id=\"player\" controls autoplay playsinline preload=\"metadata\" src=\"/media/{src}\" \
 data-type=\"{ctype}\" data-key=\"{src}\">{tracks}</{tag}>\
 <p id=\"unsupported\" class=\"warning\" hidden>This browser cannot play <b>{title}</b> \
