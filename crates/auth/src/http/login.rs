@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Deserialize;
 
+use super::escape_html;
 use super::gate::{SESSION_COOKIE, client_ip, cookie, too_many};
 use super::safe_next;
 use crate::auth::{Auth, LoginOutcome};
@@ -36,25 +37,10 @@ pub(super) struct LoginForm {
     next: Option<String>,
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 fn render(status: StatusCode, message: &str, next: &str) -> Response {
     let body = PAGE
-        .replace("{{message}}", &escape(message))
-        .replace("{{next}}", &escape(safe_next(next)));
+        .replace("{{message}}", &escape_html(message))
+        .replace("{{next}}", &escape_html(safe_next(next)));
     let mut r = (status, Html(body)).into_response();
     let h = r.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -177,7 +163,7 @@ mod tests {
         assert!(PAGE.contains("{{message}}") && PAGE.contains("{{next}}"));
         assert!(PAGE.contains("name=\"user\"") && PAGE.contains("name=\"password\""));
         assert_eq!(
-            escape("<a href=\"x\">&'"),
+            escape_html("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
     }

@@ -30,6 +30,23 @@ pub(crate) fn safe_next(next: &str) -> &str {
     if ok { next } else { "/" }
 }
 
+/// Escapes text for HTML element content and quoted attribute values. The login page and the
+/// server's pages both use it (the server depends on this crate, not the other way round).
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::safe_next;

@@ -1,20 +1,7 @@
 //! Escaping and the common page frame.
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// Escapes text for HTML content and quoted attributes.
+pub use homestream_auth::http::escape_html as esc;
 
 /// A whole page: `title` is text, `body` is already HTML.
 pub fn page(title: &str, body: &str) -> String {
