@@ -40,6 +40,10 @@ pub struct ServeArgs {
     /// camera, microphone and some media features only to secure pages)
     #[arg(long)]
     pub tls_self_signed: bool,
+    /// Copy library files through memory instead of sending them with sendfile (for file
+    /// systems where sendfile misbehaves, as some network and VM shares do)
+    #[arg(long)]
+    pub no_sendfile: bool,
 }
 
 impl ServeArgs {
@@ -57,6 +61,7 @@ impl ServeArgs {
             tls_cert: None,
             tls_key: None,
             tls_self_signed: false,
+            no_sendfile: false,
         }
     }
 }
@@ -80,6 +85,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         auth: args.auth,
         auth_config: Default::default(),
         tls,
+        no_sendfile: args.no_sendfile,
     };
     let server = homestream_server::start(config).await?;
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();

@@ -18,7 +18,7 @@ type BodyStream = Pin<Box<dyn Stream<Item = Result<Bytes, BoxError>> + Send + Sy
 
 /// Bytes read per chunk. Larger than http-serve's 64 KiB so that whole-file transfers make
 /// fewer syscalls and wake-ups; small enough that 64 concurrent readers stay within a few MiB.
-const CHUNK: u64 = 256 * 1024;
+pub const CHUNK: u64 = 256 * 1024;
 
 /// File reads in flight at once. More than a few only make the blocking pool's threads
 /// fight over the cores (and hold more chunks in memory); the page cache is shared anyway.
@@ -68,6 +68,24 @@ impl MediaFile {
     }
 }
 
+impl MediaFile {
+    /// The open file, for a writer that lets the kernel copy it to a socket (`sendfile`).
+    pub fn file(&self) -> &std::fs::File {
+        &self.inner.file
+    }
+
+    /// Reads exactly `len` bytes at `at` on the blocking pool (at most [`CHUNK`] per call is
+    /// sensible), waiting for a turn among the reads in flight.
+    pub async fn read_at(&self, at: u64, len: u64) -> std::io::Result<Bytes> {
+        let inner = Arc::clone(&self.inner);
+        let _permit = READS.acquire().await;
+        match tokio::task::spawn_blocking(move || read_chunk(&inner.file, at, len as usize)).await {
+            Ok(read) => read.map(Bytes::from),
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
 impl http_serve::Entity for MediaFile {
     type Data = Bytes;
     type Error = BoxError;
@@ -77,27 +95,20 @@ impl http_serve::Entity for MediaFile {
     }
 
     fn get_range(&self, range: Range<u64>) -> BodyStream {
-        let inner = Arc::clone(&self.inner);
+        let file = self.clone();
         Box::pin(futures_util::stream::unfold(
-            (range, inner),
-            |(left, inner)| async move {
+            (range, file),
+            |(left, file)| async move {
                 if left.start >= left.end {
                     return None;
                 }
-                let want = (left.end - left.start).min(CHUNK) as usize;
-                let read = {
-                    let inner = Arc::clone(&inner);
-                    let at = left.start;
-                    let _permit = READS.acquire().await;
-                    tokio::task::spawn_blocking(move || read_chunk(&inner.file, at, want)).await
-                };
-                match read {
-                    Ok(Ok(buf)) => {
+                let want = (left.end - left.start).min(CHUNK);
+                match file.read_at(left.start, want).await {
+                    Ok(buf) => {
                         let next = left.start + buf.len() as u64..left.end;
-                        Some((Ok(Bytes::from(buf)), (next, inner)))
+                        Some((Ok(buf), (next, file)))
                     }
-                    Ok(Err(e)) => Some((Err(e.into()), (left.end..left.end, inner))),
-                    Err(e) => Some((Err(e.into()), (left.end..left.end, inner))),
+                    Err(e) => Some((Err(e.into()), (left.end..left.end, file))),
                 }
             },
         ))

@@ -12,7 +12,7 @@ mod path;
 mod rfc9110;
 mod subtitles;
 
-pub use entity::{MediaFile, MemoryEntity};
+pub use entity::{CHUNK, MediaFile, MemoryEntity};
 pub use error::Error;
 pub use kind::{MediaKind, content_type, kind_of};
 pub use library::{Entry, Library, Listing, Resolved, Root, encode_segments};

@@ -12,6 +12,8 @@ use bytes::Bytes;
 use http_body::{Frame, SizeHint};
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -29,17 +31,36 @@ pub async fn log_requests(req: Request, next: Next) -> Response {
         .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
     let start = Instant::now();
     let res = next.run(req).await;
-    let (parts, body) = res.into_parts();
-    let line = LogLine {
+    let (mut parts, body) = res.into_parts();
+    let line = Arc::new(LogLine {
         peer,
         method: method.to_string(),
         path,
         status: parts.status.as_u16(),
         start,
-        bytes: 0,
-        finished: false,
-    };
+        bytes: AtomicU64::new(0),
+        finished: AtomicBool::new(false),
+    });
+    parts.extensions.insert(BodySent(Arc::clone(&line)));
     Response::from_parts(parts, Body::new(CountingBody { inner: body, line }))
+}
+
+/// For a writer that sends the body some other way than by polling it (`sendfile`): what it
+/// sends is counted in the same log line. The line is written when this and the body are
+/// both gone.
+#[derive(Clone)]
+pub struct BodySent(Arc<LogLine>);
+
+impl BodySent {
+    /// `n` more bytes of the body went out.
+    pub fn add(&self, n: u64) {
+        self.0.bytes.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The whole body went out.
+    pub fn finish(&self) {
+        self.0.finished.store(true, Ordering::Relaxed);
+    }
 }
 
 struct LogLine {
@@ -48,13 +69,13 @@ struct LogLine {
     path: String,
     status: u16,
     start: Instant,
-    bytes: u64,
-    finished: bool,
+    bytes: AtomicU64,
+    finished: AtomicBool,
 }
 
 struct CountingBody {
     inner: Body,
-    line: LogLine,
+    line: Arc<LogLine>,
 }
 
 impl http_body::Body for CountingBody {
@@ -69,10 +90,12 @@ impl http_body::Body for CountingBody {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    self.line.bytes += data.len() as u64;
+                    self.line
+                        .bytes
+                        .fetch_add(data.len() as u64, Ordering::Relaxed);
                 }
             }
-            Poll::Ready(None) => self.line.finished = true,
+            Poll::Ready(None) => self.line.finished.store(true, Ordering::Relaxed),
             _ => {}
         }
         polled
@@ -90,18 +113,24 @@ impl http_body::Body for CountingBody {
 impl Drop for CountingBody {
     fn drop(&mut self) {
         // An empty body (HEAD, 304) may never be polled: it counts as finished.
-        let finished = self.line.finished || http_body::Body::is_end_stream(&self.inner);
-        let l = &self.line;
+        if http_body::Body::is_end_stream(&self.inner) {
+            self.line.finished.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
         tracing::info!(
             target: "homestream::request",
             "{} {} {} {} {}B {:.1}ms{}",
-            l.peer,
-            l.method,
-            l.path,
-            l.status,
-            l.bytes,
-            l.start.elapsed().as_secs_f64() * 1000.0,
-            if finished { "" } else { " aborted" }
+            self.peer,
+            self.method,
+            self.path,
+            self.status,
+            self.bytes.load(Ordering::Relaxed),
+            self.start.elapsed().as_secs_f64() * 1000.0,
+            if self.finished.load(Ordering::Relaxed) { "" } else { " aborted" }
         );
     }
 }

@@ -16,7 +16,7 @@ pub struct ServeConfig {
     pub paths: Vec<PathBuf>,
     /// Address to listen on; `None` means every interface (IPv6 and IPv4).
     pub bind: Option<IpAddr>,
-    /// Port; `None` means [`DEFAULT_PORT`] with fallback to the next free ones.
+    /// Port; `None` means `DEFAULT_PORT` (8000) with fallback to the next free ones.
     pub port: Option<u16>,
     /// Live streams.
     pub live: Vec<LiveSpec>,
@@ -26,6 +26,9 @@ pub struct ServeConfig {
     pub auth_config: homestream_auth::AuthConfig,
     /// HTTPS, or plain HTTP.
     pub tls: Tls,
+    /// Never use `sendfile(2)` for library files on plain HTTP (for file systems where it
+    /// misbehaves, as some network and VM shares do; also lets tests cover the copying path).
+    pub no_sendfile: bool,
 }
 
 /// Whether and how the server speaks TLS.

@@ -1,10 +1,16 @@
 //! The HTTP server: one listener, one router, every route behind the same gate.
 //!
 //! request: listener -> router -> (auth gate) -> handler -> body (file slice | live stream)
+//!
+//! Connections are hyper's, except that on plain HTTP (Linux) `fast` reads the heads of
+//! `GET /media/...` requests itself so that file bodies can go by `sendfile`; the router and
+//! everything behind it are the same either way.
 
 mod access_log;
 mod config;
 mod error;
+#[cfg(target_os = "linux")]
+mod fast;
 mod listen;
 mod media;
 mod pages;

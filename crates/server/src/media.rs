@@ -10,7 +10,8 @@ use axum::response::{IntoResponse, Response};
 use homestream_library::{
     Error as LibError, MediaFile, MemoryEntity, Resolved, content_type, normalize_request,
 };
-use http::StatusCode;
+use http::{Method, StatusCode, header};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,10 +35,46 @@ pub async fn media(State(st): State<Arc<AppState>>, mut req: Request) -> Respons
         Ok(Ok((file, meta, name))) => {
             normalize_request(req.headers_mut(), meta.len());
             let entity = MediaFile::new(file, &meta, content_type(&name));
-            http_serve::serve(entity, &req).map(Body::new)
+            let mut res = http_serve::serve(entity.clone(), &req).map(Body::new);
+            if req.method() == Method::GET
+                && let Some(range) = body_range(&res, meta.len())
+            {
+                res.extensions_mut().insert(FileRegion {
+                    file: entity,
+                    range,
+                });
+            }
+            res
         }
         Ok(Err(e)) => not_found(&e),
         Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// Marks a response whose body is one contiguous region of a file, for a writer that can
+/// have the kernel copy it (`sendfile`). The body stays a normal body for every other writer.
+#[derive(Clone)]
+pub struct FileRegion {
+    pub file: MediaFile,
+    pub range: Range<u64>,
+}
+
+/// The file region a `GET` response's body is: all of it for 200, the one range of a
+/// single-part 206 (a multipart body has part headers between the ranges).
+fn body_range(res: &Response, len: u64) -> Option<Range<u64>> {
+    match res.status() {
+        StatusCode::OK => Some(0..len),
+        StatusCode::PARTIAL_CONTENT => {
+            let value = res.headers().get(header::CONTENT_RANGE)?.to_str().ok()?;
+            let (first, last) = value
+                .strip_prefix("bytes ")?
+                .split_once('/')?
+                .0
+                .split_once('-')?;
+            let (first, last): (u64, u64) = (first.parse().ok()?, last.parse().ok()?);
+            (first <= last && last < len).then(|| first..last + 1)
+        }
+        _ => None,
     }
 }
 

@@ -23,7 +23,7 @@ use tower::ServiceExt;
 /// How long open responses (streams, long downloads) may run on after a stop is asked for.
 const DRAIN: Duration = Duration::from_secs(2);
 /// A client must send its request head (and finish a TLS handshake) within this time.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A running server.
 pub struct Server {
@@ -80,7 +80,8 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
     };
     let acceptor = acceptor.map(|c| TlsAcceptor::from(Arc::new(c)));
     let (stop, stopped) = watch::channel(false);
-    let task = tokio::spawn(accept_loop(listener, router, acceptor, stopped));
+    let sendfile = cfg!(target_os = "linux") && acceptor.is_none() && !config.no_sendfile;
+    let task = tokio::spawn(accept_loop(listener, router, acceptor, sendfile, stopped));
     Ok(Server {
         local_addr,
         urls,
@@ -111,12 +112,16 @@ impl Server {
     }
 }
 
+#[cfg_attr(not(target_os = "linux"), allow(unused_variables))]
 async fn accept_loop(
     listener: TcpListener,
     router: axum::Router,
     tls: Option<TlsAcceptor>,
+    sendfile: bool,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Connections still open when the drain time is over end when this sender is dropped.
+    let (closing, closed) = watch::channel(());
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -134,17 +139,22 @@ async fn accept_loop(
                     // want the plain address.
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
                     let conn = Conn { builder: builder.clone(), router: router.clone(), peer, watcher: graceful.watcher() };
+                    let closed = closed.clone();
                     match &tls {
-                        None => { tokio::spawn(conn.serve(stream)); }
+                        #[cfg(target_os = "linux")]
+                        None if sendfile => {
+                            tokio::spawn(until_closed(closed, crate::fast::serve(stream, conn, stop.clone())));
+                        }
+                        None => { tokio::spawn(until_closed(closed, conn.serve(stream))); }
                         Some(acceptor) => {
                             let acceptor = acceptor.clone();
-                            tokio::spawn(async move {
+                            tokio::spawn(until_closed(closed, async move {
                                 match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
                                     Ok(Ok(tls_stream)) => conn.serve(tls_stream).await,
                                     Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
                                     Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
                                 }
-                            });
+                            }));
                         }
                     }
                 }
@@ -162,18 +172,28 @@ async fn accept_loop(
         _ = graceful.shutdown() => {}
         _ = tokio::time::sleep(DRAIN) => {}
     }
+    drop(closing);
 }
 
-/// One accepted connection, ready to be served over any byte stream (TCP or TLS).
-struct Conn {
+/// Runs a connection until it ends or the server's drain time is over.
+async fn until_closed(mut closed: watch::Receiver<()>, conn: impl Future<Output = ()>) {
+    tokio::select! {
+        _ = conn => {}
+        _ = closed.changed() => {}
+    }
+}
+
+/// One accepted connection, ready to be served over any byte stream (TCP or TLS). Its
+/// watcher keeps a graceful stop waiting until the connection ends.
+pub(crate) struct Conn {
     builder: auto::Builder<TokioExecutor>,
-    router: axum::Router,
-    peer: SocketAddr,
+    pub(crate) router: axum::Router,
+    pub(crate) peer: SocketAddr,
     watcher: Watcher,
 }
 
 impl Conn {
-    async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
+    pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
         let Conn {
             builder,
             router,

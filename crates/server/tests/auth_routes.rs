@@ -68,6 +68,7 @@ async fn start(media: &Path, users: &Path, session_ttl: Duration) -> Server {
             ..AuthConfig::default()
         },
         tls: Tls::Off,
+        no_sendfile: false,
     })
     .await
     .expect("server starts")

@@ -35,10 +35,19 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_single_ranges_equal_the_file_slice() {
+    random_single_ranges(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_single_ranges_equal_the_file_slice_without_sendfile() {
+    random_single_ranges(true).await;
+}
+
+async fn random_single_ranges(no_sendfile: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(9110);
     let files = make_files(dir.path(), &mut rng);
-    let server = common::serve(&[dir.path()]).await;
+    let server = common::serve_with(&[dir.path()], no_sendfile).await;
     let base = format!("http://{}/", server.local_addr);
     let client = reqwest::Client::new();
 

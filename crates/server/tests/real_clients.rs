@@ -114,6 +114,7 @@ async fn chromium_logs_in_plays_and_is_refused_after_logout() {
             ..Default::default()
         },
         tls: homestream_server::Tls::Off,
+        no_sendfile: false,
     })
     .await
     .unwrap();

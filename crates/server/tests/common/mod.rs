@@ -12,6 +12,12 @@ use std::time::Duration;
 
 /// Starts a server for `dir` on 127.0.0.1 with an ephemeral port.
 pub async fn serve(dirs: &[&Path]) -> Server {
+    serve_with(dirs, false).await
+}
+
+/// [`serve`], choosing whether library files may go by `sendfile` (the fast path) or are
+/// always copied through hyper.
+pub async fn serve_with(dirs: &[&Path], no_sendfile: bool) -> Server {
     homestream_server::start(ServeConfig {
         paths: dirs.iter().map(|d| d.to_path_buf()).collect(),
         bind: Some(Ipv4Addr::LOCALHOST.into()),
@@ -20,6 +26,7 @@ pub async fn serve(dirs: &[&Path]) -> Server {
         auth: None,
         auth_config: Default::default(),
         tls: homestream_server::Tls::Off,
+        no_sendfile,
     })
     .await
     .expect("server starts")

@@ -1,0 +1,161 @@
+//! Writing to the socket: the head with `MSG_MORE` (so that it leaves in one segment with the
+//! first body bytes, as nginx's `tcp_nopush` does), file regions with `sendfile(2)`.
+//!
+//! `sendfile` reads the file in the calling thread; on pages that are not in the page cache
+//! that is a disk read blocking a runtime worker. So each window is first probed with
+//! `preadv2(RWF_NOWAIT)` at its first and last byte: a cached window goes by `sendfile`, any
+//! other is read on the blocking pool like the copying path does (which caches it).
+
+use homestream_library::{CHUNK, MediaFile};
+use rustix::io::{Errno, ReadWriteFlags};
+use std::io::{self, IoSliceMut};
+use std::ops::Range;
+use tokio::io::Interest;
+use tokio::net::TcpStream;
+
+/// Writes all of `data`; `more` tells the kernel that further bytes follow at once.
+pub async fn send_all(stream: &TcpStream, mut data: &[u8], more: bool) -> io::Result<()> {
+    let flags = if more {
+        rustix::net::SendFlags::MORE | rustix::net::SendFlags::NOSIGNAL
+    } else {
+        rustix::net::SendFlags::NOSIGNAL
+    };
+    while !data.is_empty() {
+        stream.writable().await?;
+        match stream.try_io(Interest::WRITABLE, || {
+            rustix::net::send(stream, data, flags).map_err(io::Error::from)
+        }) {
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Sends `range` of `file`; `sent` hears of every byte that went out. A file that shrank
+/// underneath is an error (the client sees a short body, never other bytes).
+pub async fn send_file(
+    stream: &TcpStream,
+    file: &MediaFile,
+    range: Range<u64>,
+    sent: impl Fn(u64),
+) -> io::Result<()> {
+    let mut at = range.start;
+    while at < range.end {
+        let end = range.end.min(at + CHUNK);
+        if !cached(file.file(), at, end) {
+            let buf = file.read_at(at, end - at).await?;
+            send_all(stream, &buf, end < range.end).await?;
+            sent(end - at);
+            at = end;
+            continue;
+        }
+        while at < end {
+            stream.writable().await?;
+            let before = at;
+            let count = (end - at) as usize;
+            match stream.try_io(Interest::WRITABLE, || {
+                rustix::fs::sendfile(stream, file.file(), Some(&mut at), count)
+                    .map_err(io::Error::from)
+            }) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file shrank while being served",
+                    ));
+                }
+                Ok(_) => sent(at - before),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether the first and last byte of `start..end` are in the page cache (readahead makes
+/// the middle nearly always follow). Where `RWF_NOWAIT` is not supported, assume so.
+fn cached(file: &std::fs::File, start: u64, end: u64) -> bool {
+    let probe = |at: u64| {
+        let mut byte = [0u8; 1];
+        match rustix::io::preadv2(
+            file,
+            &mut [IoSliceMut::new(&mut byte)],
+            at,
+            ReadWriteFlags::NOWAIT,
+        ) {
+            Ok(n) => n == 1,
+            Err(Errno::OPNOTSUPP) | Err(Errno::INVAL) | Err(Errno::NOSYS) => true,
+            Err(_) => false,
+        }
+    };
+    probe(start) && (end - start <= 1 || probe(end - 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    /// Sends `range` of `path` over a loopback connection and returns what arrived.
+    async fn through_socket(path: &std::path::Path, range: Range<u64>) -> Vec<u8> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let f = std::fs::File::open(path).unwrap();
+        let meta = f.metadata().unwrap();
+        let file = MediaFile::new(f, &meta, "video/mp4");
+        let total = std::sync::atomic::AtomicU64::new(0);
+        let want = range.end - range.start;
+        let sending = async {
+            send_file(&server, &file, range, |n| {
+                total.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+            })
+            .await
+            .unwrap();
+            drop(server);
+        };
+        let mut got = Vec::new();
+        let (_, read) = tokio::join!(sending, client.read_to_end(&mut got));
+        read.unwrap();
+        assert_eq!(total.into_inner(), want);
+        got
+    }
+
+    /// Drops `path`'s pages from the page cache (clean pages go at once).
+    fn evict(path: &std::path::Path) {
+        let f = std::fs::File::open(path).unwrap();
+        rustix::fs::fadvise(&f, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+    }
+
+    #[tokio::test]
+    async fn cold_and_cached_windows_send_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        // tmpfs pages live only in the page cache and cannot be evicted.
+        let tmpfs = rustix::fs::statfs(dir.path()).unwrap().f_type == 0x0102_1994;
+        let path = dir.path().join("f.mp4");
+        let data: Vec<u8> = (0..3 * CHUNK as usize + 999)
+            .map(|i| (i * 7 % 253) as u8)
+            .collect();
+        std::fs::write(&path, &data).unwrap();
+        std::fs::File::open(&path).unwrap().sync_all().unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+
+        evict(&path);
+        assert!(
+            tmpfs || !cached(&f, 0, CHUNK),
+            "evicted pages read as cached"
+        );
+        let range = 5..data.len() as u64 - 3;
+        let cold = through_socket(&path, range.clone()).await;
+        assert_eq!(cold, &data[5..data.len() - 3]);
+        // Sending it cold read it through the page cache.
+        assert!(cached(&f, 0, CHUNK));
+        let warm = through_socket(&path, range).await;
+        assert_eq!(warm, cold);
+        assert!(through_socket(&path, 7..7).await.is_empty());
+    }
+}

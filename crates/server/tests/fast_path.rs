@@ -1,0 +1,297 @@
+//! The plain-HTTP/1.1 path that sends library files with `sendfile` (Linux): framing,
+//! pipelining and the hand-off to hyper on one connection, heads that arrive in pieces,
+//! `Connection: close`, the request log, a file that shrinks mid-body, and the same answers as
+//! hyper's path (`no_sendfile`) header for header.
+
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One parsed response: status, headers (lower-case names, in order), body.
+#[derive(Debug)]
+struct Res {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Res {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response off `buf` (filling it from `s` as needed), framed by Content-Length;
+/// `head_request` responses and 304s have no body.
+fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>, head_request: bool) -> Res {
+    let split = loop {
+        if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p + 4;
+        }
+        fill(s, buf);
+    };
+    let head = String::from_utf8(buf[..split].to_vec()).unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (n, v) = l.split_once(':').unwrap();
+            (n.trim().to_ascii_lowercase(), v.trim().to_string())
+        })
+        .collect();
+    buf.drain(..split);
+    let mut res = Res {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if head_request || status == 304 {
+        return res;
+    }
+    let len: usize = res.header("content-length").unwrap().parse().unwrap();
+    while buf.len() < len {
+        fill(s, buf);
+    }
+    res.body = buf.drain(..len).collect();
+    res
+}
+
+fn fill(s: &mut TcpStream, buf: &mut Vec<u8>) {
+    let mut chunk = [0u8; 65536];
+    let n = s.read(&mut chunk).expect("read");
+    assert!(n > 0, "connection closed early; have {} bytes", buf.len());
+    buf.extend_from_slice(&chunk[..n]);
+}
+
+fn connect(addr: SocketAddr) -> TcpStream {
+    let s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+fn random_file(dir: &Path, name: &str, len: usize) -> Vec<u8> {
+    let mut data = vec![0u8; len];
+    StdRng::seed_from_u64(len as u64).fill_bytes(&mut data);
+    std::fs::write(dir.join(name), &data).unwrap();
+    data
+}
+
+fn get(path: &str, extra: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: t\r\n{extra}\r\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_requests_are_answered_in_order_across_the_hand_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = random_file(dir.path(), "f.mp4", 300_000);
+    let server = common::serve(&[dir.path()]).await;
+    let mut s = connect(server.local_addr);
+    let all = [
+        get("/media/f.mp4", "Range: bytes=10-99\r\n"),
+        "HEAD /media/f.mp4 HTTP/1.1\r\nHost: t\r\n\r\n".to_string(),
+        get("/media/missing.mp4", ""),
+        get("/media/f.mp4", ""),
+        // Not the fast path's: from here on hyper has the connection.
+        get("/", ""),
+        get("/media/f.mp4", "Range: bytes=-5\r\nConnection: close\r\n"),
+    ]
+    .concat();
+    s.write_all(all.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let r = read_response(&mut s, &mut buf, false);
+    assert_eq!((r.status, &r.body[..]), (206, &data[10..100]));
+    assert_eq!(r.header("content-range"), Some("bytes 10-99/300000"));
+    assert!(r.header("date").is_some() && r.header("etag").is_some());
+    let r = read_response(&mut s, &mut buf, true);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("300000"));
+    let r = read_response(&mut s, &mut buf, false);
+    assert_eq!((r.status, &r.body[..]), (404, &b"not found\n"[..]));
+    let r = read_response(&mut s, &mut buf, false);
+    assert_eq!((r.status, &r.body[..]), (200, &data[..]));
+    let r = read_response(&mut s, &mut buf, false);
+    assert_eq!(r.status, 200);
+    assert!(String::from_utf8_lossy(&r.body).contains("f.mp4"));
+    let r = read_response(&mut s, &mut buf, false);
+    assert_eq!((r.status, &r.body[..]), (206, &data[data.len() - 5..]));
+    // Connection: close was honoured (by hyper, here).
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(buf.is_empty() && rest.is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_in_pieces_is_served_and_close_is_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = random_file(dir.path(), "f.mp4", 5000);
+    let server = common::serve(&[dir.path()]).await;
+    let mut s = connect(server.local_addr);
+    let req = get(
+        "/media/f.mp4",
+        "Range: bytes=100-199\r\nConnection: close\r\n",
+    );
+    for piece in req.as_bytes().chunks(7) {
+        s.write_all(piece).unwrap();
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let mut buf = Vec::new();
+    let r = read_response(&mut s, &mut buf, false);
+    assert_eq!((r.status, &r.body[..]), (206, &data[100..200]));
+    assert_eq!(r.header("connection"), Some("close"));
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert!(buf.is_empty() && rest.is_empty(), "nothing after a close");
+    server.shutdown().await;
+}
+
+/// Every header but Date is the same whichever path answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sendfile_and_hyper_answer_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    random_file(dir.path(), "f.mp4", 1_000_000);
+    let fast = common::serve_with(&[dir.path()], false).await;
+    let copying = common::serve_with(&[dir.path()], true).await;
+    let etag = {
+        let mut s = connect(fast.local_addr);
+        s.write_all(get("/media/f.mp4", "").as_bytes()).unwrap();
+        read_response(&mut s, &mut Vec::new(), false)
+            .header("etag")
+            .unwrap()
+            .to_string()
+    };
+    let cases = [
+        ("GET", ""),
+        ("HEAD", ""),
+        ("GET", "Range: bytes=0-0\r\n"),
+        ("GET", "Range: bytes=999990-\r\n"),
+        ("GET", "Range: bytes=-1\r\n"),
+        ("GET", "Range: bytes=0-1,5-9\r\n"),
+        ("GET", "Range: bytes=2000000-\r\n"),
+        ("HEAD", "Range: bytes=5-9\r\n"),
+        ("GET", &format!("If-None-Match: {etag}\r\n")),
+        ("GET", &format!("If-Range: {etag}\r\nRange: bytes=1-2\r\n")),
+        ("GET", "If-Range: \"stale\"\r\nRange: bytes=1-2\r\n"),
+        (
+            "GET",
+            "If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT\r\n",
+        ),
+        ("GET", "Range: bytes=9-5\r\n"),
+    ];
+    for (method, extra) in cases {
+        let req = format!("{method} /media/f.mp4 HTTP/1.1\r\nHost: t\r\n{extra}\r\n");
+        let answer = |addr| {
+            let mut s = connect(addr);
+            s.write_all(req.as_bytes()).unwrap();
+            let mut r = read_response(&mut s, &mut Vec::new(), method == "HEAD");
+            r.headers.retain(|(n, _)| n != "date");
+            r.headers.sort();
+            r
+        };
+        let (a, b) = (answer(fast.local_addr), answer(copying.local_addr));
+        assert_eq!(a.status, b.status, "{req:?}");
+        assert_eq!(a.headers, b.headers, "{req:?}");
+        assert_eq!(a.body, b.body, "{req:?}");
+    }
+    fast.shutdown().await;
+    copying.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_shrinks_mid_body_ends_the_response_short() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = 64 << 20;
+    random_file(dir.path(), "big.mp4", len);
+    let server = common::serve(&[dir.path()]).await;
+    let mut s = connect(server.local_addr);
+    s.write_all(get("/media/big.mp4", "").as_bytes()).unwrap();
+    let mut first = vec![0u8; 4096];
+    s.read_exact(&mut first).unwrap();
+    assert!(first.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(dir.path().join("big.mp4"))
+        .unwrap()
+        .set_len(1 << 20)
+        .unwrap();
+    let mut rest = Vec::new();
+    // The server closes the connection: read_to_end ends (an error would be a reset).
+    let _ = s.read_to_end(&mut rest);
+    assert!(
+        first.len() + rest.len() < len,
+        "got {} of {len}",
+        first.len() + rest.len()
+    );
+    server.shutdown().await;
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_log_counts_what_sendfile_sent() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    )
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    random_file(dir.path(), "f.mp4", 3_000_000);
+    for no_sendfile in [false, true] {
+        let server = common::serve_with(&[dir.path()], no_sendfile).await;
+        let mut s = connect(server.local_addr);
+        let path = format!("/media/f.mp4?copying={no_sendfile}");
+        s.write_all(get(&path, "Range: bytes=1000-2000999\r\n").as_bytes())
+            .unwrap();
+        let r = read_response(&mut s, &mut Vec::new(), false);
+        assert_eq!(r.body.len(), 2_000_000);
+        drop(s);
+        let want = format!("GET {path} 206 2000000B");
+        let mut line = None;
+        for _ in 0..100 {
+            let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+            line = text.lines().find(|l| l.contains(&want)).map(str::to_string);
+            if line.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let line = line.unwrap_or_else(|| panic!("no log line with {want:?}"));
+        assert!(!line.contains("aborted"), "{line}");
+        server.shutdown().await;
+    }
+}
