@@ -59,6 +59,50 @@ async fn chromium_plays_and_seeks_a_library_video() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_keys_resume_and_next_work_on_the_player_page() {
+    let dir = tempfile::tempdir().unwrap();
+    common::make_clip(&dir.path().join("1 first.mp4"), 40, true);
+    common::make_clip(&dir.path().join("2 second.mp4"), 3, true);
+    std::fs::write(
+        dir.path().join("1 first.srt"),
+        "1\n00:00:00,000 --> 00:00:40,000\nHello\n",
+    )
+    .unwrap();
+    let server = common::serve(&[dir.path()]).await;
+    let base = format!("http://{}", server.local_addr);
+    let seen =
+        common::browser_script("library_keys.mjs", &[&base, "/watch/1 first.mp4"], &[]).await;
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
+    assert_eq!(seen["start"]["paused"], false, "{seen}");
+    assert_eq!(seen["afterK"]["paused"], true, "k pauses: {seen}");
+    assert_eq!(seen["afterKK"]["paused"], false, "k plays again: {seen}");
+    assert!(
+        (f(&seen["arrowRight"]) - 5.0).abs() < 0.5,
+        "→ seeks 5 s: {seen}"
+    );
+    assert!(
+        (f(&seen["afterFive"]["time"]) - 20.0).abs() < 1.0,
+        "5 jumps to 50 %: {seen}"
+    );
+    assert_eq!(seen["start"]["subtitles"], "showing", "{seen}");
+    assert_eq!(seen["subtitlesAfterC"], "disabled", "c hides: {seen}");
+    assert_eq!(seen["subtitlesAfterCC"], "showing", "c shows: {seen}");
+    let saved = f(&seen["saved"]);
+    assert!(
+        (f(&seen["resumed"]["time"]) - saved).abs() < 3.0,
+        "resumed near {saved}: {seen}"
+    );
+    assert_eq!(seen["afterN"], "/watch/2 second.mp4", "{seen}");
+    assert_eq!(seen["afterP"], "/watch/1 first.mp4", "{seen}");
+    assert_eq!(seen["afterEnd"], "/watch/2 second.mp4", "{seen}");
+    assert!(
+        seen["savedAfterEnd"].is_null(),
+        "a finished video is forgotten: {seen}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffprobe_reads_duration_over_http() {
     let dir = fixture();
     let server = common::serve(&[dir.path()]).await;
