@@ -42,6 +42,34 @@ pub fn normalize_request(h: &mut HeaderMap, len: u64) {
     }
 }
 
+/// The ranges a normalized request selects from a body of `len` bytes, in request order,
+/// unsatisfiable ones left out (§14.1.1). Meant for a `Range` that [`normalize_request`] has
+/// rewritten, whose specs are all `a-b`, `a-` or `-n` with `n < len`.
+pub fn selected_ranges(h: &HeaderMap, len: u64) -> Vec<std::ops::Range<u64>> {
+    let Some(set) = h
+        .get(RANGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.strip_prefix("bytes="))
+    else {
+        return Vec::new();
+    };
+    set.split(',')
+        .filter_map(|spec| {
+            let (first, last) = spec.split_once('-')?;
+            if first.is_empty() {
+                let n = digits(last)?;
+                return (n > 0 && n < len).then(|| len - n..len);
+            }
+            let a = digits(first)?;
+            let end = match last {
+                "" => len,
+                l => digits(l)?.saturating_add(1).min(len),
+            };
+            (a < end).then_some(a..end)
+        })
+        .collect()
+}
+
 fn digits(s: &str) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -124,6 +152,17 @@ mod tests {
         assert_eq!(rewrite_range("bytes=", 10), None);
         let many = format!("bytes={}", vec!["0-0"; MAX_RANGES + 1].join(","));
         assert_eq!(rewrite_range(&many, 10), None);
+    }
+
+    #[test]
+    fn selects_what_the_normalized_header_names() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            RANGE,
+            HeaderValue::from_static("bytes=-5,0-0,4-,8-100,20-,3-2"),
+        );
+        assert_eq!(selected_ranges(&h, 10), [5..10, 0..1, 4..10, 8..10]);
+        assert!(selected_ranges(&HeaderMap::new(), 10).is_empty());
     }
 
     #[test]

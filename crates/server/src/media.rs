@@ -8,9 +8,10 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use homestream_library::{
-    Error as LibError, MediaFile, MemoryEntity, Resolved, content_type, normalize_request,
+    Error as LibError, MediaFile, MemoryEntity, Resolved, byteranges, content_type,
+    normalize_request, selected_ranges,
 };
-use http::{Method, StatusCode, header};
+use http::{HeaderValue, Method, StatusCode, header};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -36,6 +37,20 @@ pub async fn media(State(st): State<Arc<AppState>>, mut req: Request) -> Respons
             normalize_request(req.headers_mut(), meta.len());
             let entity = MediaFile::new(file, &meta, content_type(&name));
             let mut res = http_serve::serve(entity.clone(), &req).map(Body::new);
+            if is_multipart(&res) {
+                let ranges = selected_ranges(req.headers(), meta.len());
+                if ranges.len() > 1 {
+                    let m = byteranges(&entity, &ranges, content_type(&name));
+                    let h = res.headers_mut();
+                    h.insert(header::CONTENT_LENGTH, m.len.into());
+                    if let Ok(v) = HeaderValue::from_str(&m.content_type) {
+                        h.insert(header::CONTENT_TYPE, v);
+                        if req.method() == Method::GET {
+                            *res.body_mut() = Body::from_stream(m.body);
+                        }
+                    }
+                }
+            }
             if req.method() == Method::GET
                 && let Some(range) = body_range(&res, meta.len())
             {
@@ -57,6 +72,16 @@ pub async fn media(State(st): State<Arc<AppState>>, mut req: Request) -> Respons
 pub struct FileRegion {
     pub file: MediaFile,
     pub range: Range<u64>,
+}
+
+/// http-serve's multipart answer, whose fixed boundary is replaced (see
+/// [`homestream_library::byteranges`]).
+fn is_multipart(res: &Response) -> bool {
+    res.status() == StatusCode::PARTIAL_CONTENT
+        && res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"multipart/byteranges"))
 }
 
 /// The file region a `GET` response's body is: all of it for 200, the one range of a
