@@ -140,6 +140,36 @@ mod tests {
         assert!(matches!(parse(raw), Head::Plain { .. }));
     }
 
+    proptest::proptest! {
+        /// Any bytes at all: no panic, and a taken head never claims more than the buffer.
+        #[test]
+        fn arbitrary_bytes_are_safe(buf in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
+            if let Head::Plain { len, .. } = parse(&buf) {
+                proptest::prop_assert!(len <= buf.len());
+            }
+        }
+
+        /// Plain requests with arbitrary header values and paths, cut anywhere.
+        #[test]
+        fn plain_requests_cut_anywhere(
+            path in "/media/[a-zA-Z0-9%._~/-]{0,40}",
+            value in "[ -~]{0,60}",
+            cut in 0usize..200,
+        ) {
+            let raw = format!("GET {path} HTTP/1.1\r\nHost: h\r\nX-V: {value}\r\n\r\n");
+            let whole = parse(raw.as_bytes());
+            let Head::Plain { req, len, close } = whole else {
+                return Err(proptest::test_runner::TestCaseError::fail(format!("{raw:?}")));
+            };
+            proptest::prop_assert_eq!(len, raw.len());
+            proptest::prop_assert!(!close);
+            proptest::prop_assert_eq!(req.uri().path(), path.as_str());
+            proptest::prop_assert_eq!(req.headers()["x-v"].as_bytes(), value.trim().as_bytes());
+            let cut = cut.min(raw.len() - 1);
+            proptest::prop_assert!(matches!(parse(&raw.as_bytes()[..cut]), Head::Partial));
+        }
+    }
+
     #[test]
     fn anything_less_plain_goes_to_hyper() {
         for raw in [
