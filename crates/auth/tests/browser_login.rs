@@ -4,21 +4,8 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_logs_in_and_out_through_the_page() {
-    let browser_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
-        "tests/browser/node_modules is missing: run npm ci in tests/browser"
-    );
-    assert!(
-        std::path::Path::new(&std::env::var("CHROMIUM").unwrap_or("/usr/bin/chromium".into()))
-            .exists(),
-        "chromium is required for this test (Debian package chromium)"
-    );
     let s = common::start(common::cheap()).await;
     let paths = [
         "/",
@@ -26,25 +13,14 @@ async fn chromium_logs_in_and_out_through_the_page() {
         "/api/status",
         "/live/demo/index.m3u8",
     ];
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new("node")
-            .arg(browser_dir.join("auth_login.mjs"))
-            .args([&s.base, "alice", "-"])
-            .args(paths)
-            .env("HS_PASSWORD", common::PASSWORD)
-            .kill_on_drop(true)
-            .output(),
+    let mut args = vec![s.base.as_str(), "alice", "-"];
+    args.extend(paths);
+    let v = homestream_test_support::browser_script(
+        "auth_login.mjs",
+        &args,
+        &[("HS_PASSWORD", common::PASSWORD)],
     )
-    .await
-    .expect("browser script finished in time")
-    .expect("node ran");
-    assert!(
-        out.status.success(),
-        "browser script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+    .await;
     eprintln!("chromium: {v}");
     assert_eq!(v["wrongMessage"], "wrong user or password");
     assert_eq!(v["landed"], "/");

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -63,41 +62,9 @@ async fn ffmpeg_reads_the_stream_with_mpjpeg_and_decodes_frames() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_shows_the_viewer_page_image_changing() {
-    let browser_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser");
-    let script = browser_dir.join("live_mjpeg.mjs");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
-        "tests/browser/node_modules is missing: run npm ci in tests/browser"
-    );
-    let node = std::process::Command::new("node").arg("--version").output();
-    assert!(
-        node.is_ok(),
-        "node is required for this test but was not found on PATH"
-    );
-    assert!(
-        std::path::Path::new(&std::env::var("CHROMIUM").unwrap_or("/usr/bin/chromium".into()))
-            .exists(),
-        "chromium is required for this test (Debian package chromium)"
-    );
     let (addr, _reg, server) = common::serve(&["t=test:320x240@30"], Duration::from_secs(1)).await;
     let url = format!("http://{addr}/live/t/");
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new("node")
-            .arg(&script)
-            .arg(&url)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .expect("browser script finished in time")
-    .expect("node ran");
-    assert!(
-        out.status.success(),
-        "browser script failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+    let v = homestream_test_support::browser_script("live_mjpeg.mjs", &[&url], &[]).await;
     eprintln!("chromium: {v}");
     assert_eq!(
         (v["width"].as_u64(), v["height"].as_u64()),

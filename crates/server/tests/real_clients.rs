@@ -24,7 +24,7 @@ async fn chromium_plays_and_seeks_a_library_video() {
     let dir = fixture();
     let server = common::serve(&[dir.path()]).await;
     let base = format!("http://{}/", server.local_addr);
-    let seen = common::browser_script("library_play.mjs", &[&base], &[]).await;
+    let seen = homestream_test_support::browser_script("library_play.mjs", &[&base], &[]).await;
     assert_eq!(seen["href"], "/watch/clip.mp4");
     assert!(seen["first"]["width"].as_u64() == Some(320), "{seen}");
     assert!(seen["first"]["time"].as_f64().unwrap() > 1.0, "{seen}");
@@ -70,8 +70,12 @@ async fn chromium_keys_resume_and_next_work_on_the_player_page() {
     .unwrap();
     let server = common::serve(&[dir.path()]).await;
     let base = format!("http://{}", server.local_addr);
-    let seen =
-        common::browser_script("library_keys.mjs", &[&base, "/watch/1 first.mp4"], &[]).await;
+    let seen = homestream_test_support::browser_script(
+        "library_keys.mjs",
+        &[&base, "/watch/1 first.mp4"],
+        &[],
+    )
+    .await;
     let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
     assert_eq!(seen["start"]["paused"], false, "{seen}");
     assert_eq!(seen["afterK"]["paused"], true, "k pauses: {seen}");
@@ -163,7 +167,7 @@ async fn chromium_logs_in_plays_and_is_refused_after_logout() {
     .await
     .unwrap();
     let base = format!("http://{}", server.local_addr);
-    let seen = common::browser_script(
+    let seen = homestream_test_support::browser_script(
         "auth_play.mjs",
         &[&base, "alice", "/watch/clip.mp4", "/live/demo/"],
         &[("HS_PASSWORD", "s3cret words")],

@@ -6,7 +6,7 @@
 use homestream_server::{ServeConfig, Server};
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -87,31 +87,4 @@ pub fn raw_get(addr: SocketAddr, path: &str) -> u16 {
         &format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"),
     )
     .0
-}
-
-/// The folder holding `tests/browser` (the workspace root).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// Runs `tests/browser/<script>` with node (headless Chromium) and returns the JSON it prints.
-pub async fn browser_script(
-    script: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> serde_json::Value {
-    let out = tokio::process::Command::new("node")
-        .arg(workspace_root().join("tests/browser").join(script))
-        .args(args)
-        .envs(env.iter().copied())
-        .output()
-        .await
-        .expect("node must be installed (the README's test command installs it)");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{script} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_str(stdout.trim()).expect("one JSON object from the script")
 }

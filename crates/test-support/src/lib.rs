@@ -1,0 +1,55 @@
+//! Helpers shared by the integration tests of several crates (dev-dependency only).
+//!
+//! The browser tests drive Debian's chromium through `tests/browser/*.mjs` (playwright-core);
+//! each script prints one JSON object, which the Rust test asserts on.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A browser script gets this long before the test fails.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The workspace root (the folder holding `tests/browser`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs `tests/browser/<script>` with node and returns the JSON it printed. Panics with the
+/// reason when node, the npm packages or chromium are missing (the README's test command
+/// installs them), when the script fails, or when it runs over time.
+pub async fn browser_script(
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> serde_json::Value {
+    let dir = workspace_root().join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "tests/browser/node_modules is missing: run `npm ci` in tests/browser (bash scripts/test.sh does)"
+    );
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&chromium).exists(),
+        "{chromium} is missing: install Debian's chromium (bash scripts/test.sh does)"
+    );
+    let out = tokio::time::timeout(
+        SCRIPT_TIMEOUT,
+        tokio::process::Command::new("node")
+            .arg(dir.join(script))
+            .args(args)
+            .envs(env.iter().copied())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("{script} did not finish in {SCRIPT_TIMEOUT:?}"))
+    .expect("node must be installed (bash scripts/test.sh installs it)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{script} printed no JSON object ({e}): {stdout}"))
+}
