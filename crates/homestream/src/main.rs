@@ -82,9 +82,12 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr (one line per request and stream event); `RUST_LOG` overrides the level.
+/// The certificate verifier logs every refusal as an error of its own; the command that met
+/// it says what happened and what to do, once.
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,rustls_platform_verifier=off")
+    });
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -37,7 +37,9 @@ impl Exit {
     pub fn of(e: &Error) -> Self {
         match e {
             Error::Ended | Error::Body { .. } => Exit::Ended,
-            Error::Unreachable { .. } | Error::Timeout { .. } => Exit::Unreachable,
+            Error::Unreachable { .. } | Error::Timeout { .. } | Error::Untrusted { .. } => {
+                Exit::Unreachable
+            }
             Error::NotMultipart { .. } | Error::MissingBoundary { .. } => Exit::NotMultipart,
             Error::AuthRefused { .. } => Exit::AuthRefused,
             Error::Status { .. } => Exit::HttpStatus,
@@ -56,7 +58,8 @@ Exit status:
   1  other error (a file could not be written, a bad value)
   2  bad command line
   3  the stream ended (or broke) before that
-  4  the server is unreachable or went silent longer than --timeout
+  4  the server is unreachable, went silent longer than --timeout, or its TLS certificate
+     is not trusted (see --cacert, --insecure)
   5  the answer is not a multipart/x-mixed-replace stream
   6  authentication refused (401/403)
   7  another HTTP error status
@@ -105,6 +108,14 @@ pub struct WatchArgs {
     /// Seconds allowed to connect, and of silence while reading
     #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_secs)]
     pub timeout: Duration,
+    /// Also trust the certificate authorities in FILE (PEM), e.g. the certificate a server
+    /// was started with (`homestream serve --tls-cert FILE`)
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Accept the server's certificate without checking it (a self-signed server on a network
+    /// you trust)
+    #[arg(short = 'k', long)]
+    pub insecure: bool,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {
@@ -137,6 +148,13 @@ impl WatchArgs {
         o.client.headers = self.headers.clone();
         o.client.connect_timeout = self.timeout;
         o.client.read_timeout = self.timeout;
+        o.client.insecure = self.insecure;
+        if let Some(path) = &self.cacert {
+            o.client.ca_pem = Some(
+                std::fs::read(path)
+                    .with_context(|| format!("--cacert: cannot read {}", path.display()))?,
+            );
+        }
         if let Some(user) = &self.user {
             let mut password = String::new();
             if self.password_stdin {

@@ -80,6 +80,11 @@ pub struct Options {
     pub limits: Limits,
     /// Reconnect policy of [`crate::Capture`].
     pub backoff: Backoff,
+    /// More certificate authorities to trust (PEM), besides the system's: a server's own
+    /// certificate, say.
+    pub ca_pem: Option<Vec<u8>>,
+    /// Accept any certificate, unverified (a `--tls-self-signed` server on a trusted LAN).
+    pub insecure: bool,
 }
 
 impl Options {
@@ -93,8 +98,24 @@ impl Options {
             read_timeout: Duration::from_secs(10),
             limits: Limits::default(),
             backoff: Backoff::default(),
+            ca_pem: None,
+            insecure: false,
         }
     }
+}
+
+/// A certificate refusal is its own error (the fix is an option, not a retry); the rest is
+/// "unreachable".
+fn unreachable(url: String, source: reqwest::Error) -> Error {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&source);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if text.contains("certificate") {
+            return Error::Untrusted { url, detail: text };
+        }
+        cause = e.source();
+    }
+    Error::Unreachable { url, source }
 }
 
 /// A configured client; cheap to clone, reusable for reconnects.
@@ -133,8 +154,21 @@ impl Client {
             let _ = url.set_username("");
             let _ = url.set_password(None);
         }
-        let http = reqwest::Client::builder()
-            .connect_timeout(opts.connect_timeout)
+        let mut builder = reqwest::Client::builder().connect_timeout(opts.connect_timeout);
+        if let Some(pem) = &opts.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::Config(format!("CA certificates: {e}")))?;
+            if certs.is_empty() {
+                return Err(Error::Config(
+                    "CA certificates: no PEM certificate found".into(),
+                ));
+            }
+            builder = builder.tls_certs_merge(certs);
+        }
+        if opts.insecure {
+            builder = builder.tls_danger_accept_invalid_certs(true);
+        }
+        let http = builder
             .build()
             .map_err(|e| Error::Config(format!("HTTP client: {e}")))?;
         Ok(Self {
@@ -180,7 +214,7 @@ impl Client {
                     secs: limit.as_secs_f64(),
                 });
             }
-            Ok(Err(source)) => return Err(Error::Unreachable { url, source }),
+            Ok(Err(source)) => return Err(unreachable(url, source)),
             Ok(Ok(resp)) => resp,
         };
         let status = resp.status();

@@ -63,6 +63,19 @@ pub enum Error {
         #[source]
         source: reqwest::Error,
     },
+    #[cfg(feature = "client")]
+    /// The TLS handshake failed on the server's certificate (self-signed, unknown issuer,
+    /// wrong name).
+    #[error(
+        "{url}: the server's certificate is not trusted ({detail}); pass --cacert FILE with \
+         the certificate it serves, or --insecure on a network you trust"
+    )]
+    Untrusted {
+        /// The URL asked for.
+        url: String,
+        /// What the TLS library said.
+        detail: String,
+    },
     /// The server answered 401 or 403.
     #[error("{url}: authentication refused ({status})")]
     AuthRefused {

@@ -1,0 +1,53 @@
+//! A `--tls-self-signed` server and the MJPEG client (`homestream watch`): refused with a clear
+//! error by default, accepted with the server's certificate as `--cacert`, or `--insecure`.
+
+use homestream_mjpeg::{Client, Error, Options};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_trusts_a_self_signed_server_only_when_told_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = homestream_server::start(homestream_server::ServeConfig {
+        paths: vec![dir.path().to_path_buf()],
+        bind: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+        port: Some(0),
+        live: vec!["demo=test:160x120@10".parse().unwrap()],
+        tls: homestream_server::Tls::SelfSigned,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let url = format!("https://{}/live/demo/stream.mjpg", server.local_addr);
+    let pem = server.self_signed_cert.clone().expect("a PEM certificate");
+
+    let plain = Client::new(Options::new(&url)).unwrap();
+    match plain.connect().await {
+        Err(e @ Error::Untrusted { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("--cacert") && text.contains("--insecure"),
+                "{text}"
+            );
+        }
+        other => panic!(
+            "an untrusted certificate must be refused: {:?}",
+            other.err()
+        ),
+    }
+
+    let mut with_ca = Options::new(&url);
+    with_ca.ca_pem = Some(pem.into_bytes());
+    let mut insecure = Options::new(&url);
+    insecure.insecure = true;
+    for opts in [with_ca, insecure] {
+        let mut stream = Client::new(opts).unwrap().connect().await.unwrap();
+        for _ in 0..2 {
+            let frame = stream.next_frame().await.expect("a frame").unwrap();
+            assert!(frame.data.starts_with(&[0xff, 0xd8]), "a JPEG");
+        }
+    }
+
+    let mut bad = Options::new(&url);
+    bad.ca_pem = Some(b"not a certificate".to_vec());
+    assert!(matches!(Client::new(bad), Err(Error::Config(_))));
+    server.shutdown().await;
+}
