@@ -2,9 +2,9 @@
 //!
 //! request: listener -> router -> (auth gate) -> handler -> body (file slice | live stream)
 //!
-//! Connections are hyper's, except that on plain HTTP (Linux) `fast` reads the heads of
-//! `GET /media/...` requests itself so that file bodies can go by `sendfile`; the router and
-//! everything behind it are the same either way.
+//! Connections are hyper's, except that on plain HTTP (Linux) `fast` reads the heads of plain
+//! `GET`s (but for live streams and the API) itself, so that file bodies can go by `sendfile`;
+//! the router and everything behind it are the same either way.
 
 mod access_log;
 mod config;

@@ -110,8 +110,9 @@ async fn pipelined_requests_are_answered_in_order_across_the_hand_off() {
         "HEAD /media/f.mp4 HTTP/1.1\r\nHost: t\r\n\r\n".to_string(),
         get("/media/missing.mp4", ""),
         get("/media/f.mp4", ""),
-        // Not the fast path's: from here on hyper has the connection.
         get("/", ""),
+        // Not the fast path's: from here on hyper has the connection.
+        get("/api/status", ""),
         get("/media/f.mp4", "Range: bytes=-5\r\nConnection: close\r\n"),
     ]
     .concat();
@@ -131,6 +132,9 @@ async fn pipelined_requests_are_answered_in_order_across_the_hand_off() {
     let r = read_response(&mut s, &mut buf, false);
     assert_eq!(r.status, 200);
     assert!(String::from_utf8_lossy(&r.body).contains("f.mp4"));
+    let r = read_response(&mut s, &mut buf, false);
+    assert_eq!(r.status, 200);
+    assert!(String::from_utf8_lossy(&r.body).contains("\"version\""));
     let r = read_response(&mut s, &mut buf, false);
     assert_eq!((r.status, &r.body[..]), (206, &data[data.len() - 5..]));
     // Connection: close was honoured (by hyper, here).
@@ -164,11 +168,19 @@ async fn a_head_in_pieces_is_served_and_close_is_honoured() {
     server.shutdown().await;
 }
 
-/// Every header but Date is the same whichever path answers.
+/// Every header but Date, and every byte, is the same whichever path answers: files under
+/// every range and precondition, and the library's pages.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sendfile_and_hyper_answer_alike() {
     let dir = tempfile::tempdir().unwrap();
     random_file(dir.path(), "f.mp4", 1_000_000);
+    std::fs::create_dir(dir.path().join("sub dir")).unwrap();
+    random_file(&dir.path().join("sub dir"), "g.webm", 1000);
+    std::fs::write(
+        dir.path().join("f.srt"),
+        "1\n00:00:01,000 --> 00:00:02,000\nHi\n",
+    )
+    .unwrap();
     let fast = common::serve_with(&[dir.path()], false).await;
     let copying = common::serve_with(&[dir.path()], true).await;
     let etag = {
@@ -197,8 +209,29 @@ async fn sendfile_and_hyper_answer_alike() {
         ),
         ("GET", "Range: bytes=9-5\r\n"),
     ];
-    for (method, extra) in cases {
-        let req = format!("{method} /media/f.mp4 HTTP/1.1\r\nHost: t\r\n{extra}\r\n");
+    let files = cases
+        .iter()
+        .map(|&(m, e)| (m, "/media/f.mp4", e.to_string()));
+    let pages = [
+        "/",
+        "/?sort=size",
+        "/browse/sub%20dir/",
+        "/browse/nothing/",
+        "/watch/f.mp4",
+        "/watch/sub%20dir/g.webm",
+        "/watch/missing.mp4",
+        "/vtt/f.srt",
+        "/assets/style.css",
+        "/assets/player.js",
+        "/assets/nothing.js",
+        "/media/../f.mp4",
+        "/favicon.ico",
+        "/login",
+    ]
+    .into_iter()
+    .flat_map(|p| [("GET", p, String::new()), ("HEAD", p, String::new())]);
+    for (method, path, extra) in files.chain(pages) {
+        let req = format!("{method} {path} HTTP/1.1\r\nHost: t\r\n{extra}\r\n");
         let answer = |addr| {
             let mut s = connect(addr);
             s.write_all(req.as_bytes()).unwrap();

@@ -31,6 +31,12 @@ pub async fn serve(mut stream: TcpStream, conn: Conn, mut stop: watch::Receiver<
         let (req, len, close) = match read_head(&mut stream, &mut buf, &mut stop).await {
             Some(Head::Plain { req, len, close }) => (*req, len, close),
             Some(_) => {
+                let line = buf[..].split(|&b| b == b'\n').next().unwrap_or_default();
+                tracing::debug!(
+                    "connection from {} goes to hyper at {:?}",
+                    conn.peer,
+                    String::from_utf8_lossy(&line[..line.len().min(80)])
+                );
                 let prefixed = Prefixed {
                     prefix: buf.freeze(),
                     inner: stream,

@@ -1,8 +1,8 @@
 //! Sans-IO: is the next request in the buffer one the fast path takes?
 //!
-//! Only the plainest requests qualify (RFC 9112 §3, §6): `GET` or `HEAD` in origin form under
-//! `/media/`, HTTP/1.1, no message body (no `Transfer-Encoding`, `Content-Length` at most 0),
-//! no `Upgrade` or `Expect`. Everything else, malformed input included, is [`Head::Other`]
+//! Only the plainest requests qualify (RFC 9112 §3, §6): `GET` or `HEAD` in origin form, not
+//! for a live stream or the API, HTTP/1.1, no message body (no `Transfer-Encoding`, `Content-Length`
+//! at most 0), no `Upgrade` or `Expect`. Everything else, malformed input included, is [`Head::Other`]
 //! and goes to hyper, whose parser (httparse, the same as here) and error answers apply.
 
 use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
@@ -11,8 +11,15 @@ use http::{HeaderName, HeaderValue, Method, Request, Uri, Version};
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Most header lines taken; more go to hyper.
 const MAX_HEADERS: usize = 64;
-/// The only paths served here: library files.
-const PREFIX: &str = "/media/";
+/// Paths left to hyper: live streams and the API answer with bodies of unknown length that
+/// run for hours. Everything else (the library's pages, assets and files, the login page, and
+/// the 404s a browser's `/favicon.ico` gets) has a known length, so a browser's whole visit,
+/// movie ranges included, stays on this path.
+const HYPERS: &[&str] = &["/live/", "/api/"];
+
+fn ours(target: &str) -> bool {
+    target.starts_with('/') && !HYPERS.iter().any(|prefix| target.starts_with(prefix))
+}
 
 /// What the buffer starts with.
 #[derive(Debug)]
@@ -47,7 +54,7 @@ pub fn parse(buf: &[u8]) -> Head {
         Some("HEAD") => Method::HEAD,
         _ => return Head::Other,
     };
-    let Some(path) = parsed.path.filter(|p| p.starts_with(PREFIX)) else {
+    let Some(path) = parsed.path.filter(|p| ours(p)) else {
         return Head::Other;
     };
     let Ok(uri) = path.parse::<Uri>() else {
@@ -129,6 +136,16 @@ mod tests {
         assert_eq!(req.method(), Method::HEAD);
         assert!(close);
         plain("GET /media/x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+        for path in [
+            "/",
+            "/?sort=name",
+            "/vtt/a.srt",
+            "/watch/a%20b.mp4",
+            "/browse/d/",
+            "/assets/style.css",
+        ] {
+            plain(&format!("GET {path} HTTP/1.1\r\nHost: h\r\n\r\n"));
+        }
     }
 
     #[test]
@@ -173,9 +190,11 @@ mod tests {
     #[test]
     fn anything_less_plain_goes_to_hyper() {
         for raw in [
-            "GET / HTTP/1.1\r\nHost: h\r\n\r\n",
-            "GET /medias/x HTTP/1.1\r\nHost: h\r\n\r\n",
-            "GET /vtt/x HTTP/1.1\r\nHost: h\r\n\r\n",
+            "GET /live/demo/stream.mjpg HTTP/1.1\r\nHost: h\r\n\r\n",
+            "GET /api/status HTTP/1.1\r\nHost: h\r\n\r\n",
+            "GET /live/ HTTP/1.1\r\nHost: h\r\n\r\n",
+            "GET /api/ HTTP/1.1\r\nHost: h\r\n\r\n",
+            "GET * HTTP/1.1\r\nHost: h\r\n\r\n",
             "POST /media/x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
             "OPTIONS /media/x HTTP/1.1\r\nHost: h\r\n\r\n",
             "GET /media/x HTTP/1.0\r\nHost: h\r\n\r\n",

@@ -6,7 +6,8 @@
 //! that costs a third of the throughput. No crate does this for hyper, hence this module.
 //!
 //! On cleartext connections it reads request heads itself and takes only the plainest ones
-//! (see [`head`]): `GET`/`HEAD` of `/media/…` with no body. Those run through the same router
+//! (see [`head`]): `GET`/`HEAD` with no body of anything but live streams and the API, so
+//! that a browser's whole visit to the library, movie ranges included, can stay here. Those run through the same router
 //! as every request (auth gate, request log, handler); when the handler marks its body as a
 //! file region ([`FileRegion`](crate::media::FileRegion)), the head is written here and the
 //! kernel copies the bytes. From the first request it does not take, the connection is
