@@ -11,6 +11,7 @@ pub mod cli;
 mod error;
 pub mod http;
 pub mod password;
+mod private_file;
 pub mod ratelimit;
 pub mod sessions;
 pub mod tls;

@@ -7,7 +7,7 @@
 //! provider features other crates in the build happen to enable. ALPN offers only
 //! `http/1.1`: WebSocket upgrades (`/live/*/ws`) need HTTP/1.1.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
@@ -51,6 +51,12 @@ pub fn load(cert_path: &Path, key_path: &Path) -> Result<ServerConfig> {
 /// LAN address plus `localhost`) and returns the server config and the certificate as PEM
 /// (to print its fingerprint or save it for clients that pin it).
 pub fn self_signed(names: &[String]) -> Result<(ServerConfig, String)> {
+    let (cfg, pem, _key) = generate(names)?;
+    Ok((cfg, pem))
+}
+
+/// A new certificate for `names`: the config, the certificate and the key as PEM.
+fn generate(names: &[String]) -> Result<(ServerConfig, String, String)> {
     if names.is_empty() {
         return Err(Error::Tls(
             "self-signed certificate needs at least one name".into(),
@@ -58,11 +64,69 @@ pub fn self_signed(names: &[String]) -> Result<(ServerConfig, String)> {
     }
     let ck = rcgen::generate_simple_self_signed(names.to_vec())
         .map_err(|e| Error::Tls(format!("making a self-signed certificate: {e}")))?;
-    let pem = ck.cert.pem();
     let key = PrivateKeyDer::try_from(ck.signing_key.serialize_der())
         .map_err(|e| Error::Tls(e.to_string()))?;
     let cfg = config(vec![ck.cert.der().clone()], key)?;
-    Ok((cfg, pem))
+    Ok((cfg, ck.cert.pem(), ck.signing_key.serialize_pem()))
+}
+
+/// A self-signed certificate kept between runs (see [`self_signed_kept`]).
+pub struct Kept {
+    /// The server config to serve it with.
+    pub config: ServerConfig,
+    /// The certificate, PEM.
+    pub pem: String,
+    /// Where the certificate is (give it to clients as a CA: `homestream watch --cacert`).
+    pub cert_path: PathBuf,
+    /// Whether it was made now (first run, or the addresses changed) or kept from before.
+    pub made_now: bool,
+}
+
+/// File names inside the kept directory.
+const CERT: &str = "self-signed.pem";
+const KEY: &str = "self-signed.key";
+const NAMES: &str = "self-signed.names";
+
+/// Like [`self_signed`], but keeps the certificate and key in `dir` and uses them again while
+/// they cover `names`: a browser that accepted the certificate once is not asked again after
+/// every restart. The key is written with mode 0600, each file atomically; a new certificate
+/// is made when the addresses change.
+pub fn self_signed_kept(dir: &Path, names: &[String]) -> Result<Kept> {
+    let (cert_path, key_path, names_path) = (dir.join(CERT), dir.join(KEY), dir.join(NAMES));
+    let kept_names: Option<Vec<String>> = std::fs::read_to_string(&names_path)
+        .ok()
+        .map(|t| t.lines().map(str::to_owned).collect());
+    if let Some(kept) = kept_names
+        && names.iter().all(|n| kept.contains(n))
+        && let Ok(config) = load(&cert_path, &key_path)
+        && let Ok(pem) = std::fs::read_to_string(&cert_path)
+    {
+        return Ok(Kept {
+            config,
+            pem,
+            cert_path,
+            made_now: false,
+        });
+    }
+    let (config, pem, key) = generate(names)?;
+    make_private_dir(dir)?;
+    crate::private_file::write(&key_path, key.as_bytes())?;
+    crate::private_file::write(&cert_path, pem.as_bytes())?;
+    crate::private_file::write(&names_path, names.join("\n").as_bytes())?;
+    Ok(Kept {
+        config,
+        pem,
+        cert_path,
+        made_now: true,
+    })
+}
+
+fn make_private_dir(dir: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(dir).map_err(|e| Error::io(dir, e))
 }
 
 /// SHA-256 fingerprint of the first certificate in `cert_pem`, as `AB:CD:...` (what
@@ -171,5 +235,38 @@ mod tests {
         let (cfg, pem) = self_signed(&names).unwrap();
         let e = handshake(cfg, &pem, "10.0.0.9").unwrap_err();
         assert!(e.to_string().contains("certificate"), "{e}");
+    }
+
+    #[test]
+    fn kept_certificate_is_used_again_until_the_names_change() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let keep = dir.path().join("state/tls");
+        let names = ["localhost".to_string(), "192.168.1.20".to_string()];
+        let first = self_signed_kept(&keep, &names).unwrap();
+        assert!(first.made_now);
+        assert_eq!(first.cert_path, keep.join(CERT));
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&keep.join(KEY)), 0o600, "the key is private");
+        assert_eq!(mode(&keep), 0o700);
+
+        // Same names, or fewer: the same certificate, with the key that fits it.
+        let again = self_signed_kept(&keep, &names[1..]).unwrap();
+        assert!(!again.made_now);
+        assert_eq!(again.pem, first.pem);
+        handshake(again.config, &first.pem, "192.168.1.20").unwrap();
+
+        // A new address: a new certificate for it.
+        let moved = ["localhost".to_string(), "192.168.1.99".to_string()];
+        let next = self_signed_kept(&keep, &moved).unwrap();
+        assert!(next.made_now);
+        assert_ne!(next.pem, first.pem);
+        handshake(next.config, &next.pem, "192.168.1.99").unwrap();
+
+        // A damaged key is replaced, not an error.
+        std::fs::write(keep.join(KEY), "junk").unwrap();
+        let fixed = self_signed_kept(&keep, &moved).unwrap();
+        assert!(fixed.made_now);
+        handshake(fixed.config, &fixed.pem, "localhost").unwrap();
     }
 }

@@ -20,8 +20,7 @@
 //! local users never see the hashes. Two CLI writers at the same instant may
 //! lose one update (last rename wins); that is acceptable for a home server.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
@@ -122,20 +121,7 @@ impl UsersFile {
 
     /// Writes the file atomically: temporary file (0600) in the same folder, fsync, rename.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-            _ => PathBuf::from("."),
-        };
-        // tempfile creates the file with mode 0600 on Unix.
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".homestream-users")
-            .tempfile_in(&dir)
-            .map_err(|e| Error::io(&dir, e))?;
-        tmp.write_all(self.to_toml().as_bytes())
-            .and_then(|()| tmp.as_file().sync_all())
-            .map_err(|e| Error::io(tmp.path(), e))?;
-        tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-        Ok(())
+        crate::private_file::write(path, self.to_toml().as_bytes())
     }
 
     /// The account called `name`.

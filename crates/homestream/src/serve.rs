@@ -86,6 +86,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         auth_config: Default::default(),
         tls,
         no_sendfile: args.no_sendfile,
+        // ~/.local/share/homestream on Linux (XDG_DATA_HOME), the platform's place elsewhere.
+        state_dir: dirs::data_local_dir().map(|d| d.join("homestream")),
     };
     let server = homestream_server::start(config).await?;
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -121,6 +123,17 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         && let Ok(fp) = homestream_auth::tls::fingerprint(pem)
     {
         println!("Self-signed certificate, SHA-256 fingerprint {fp}");
+        if let Some((path, made_now)) = &server.self_signed_kept {
+            let when = if *made_now {
+                "made now"
+            } else {
+                "kept from an earlier run: browsers that accepted it will not ask again"
+            };
+            println!(
+                "  {} ({when}; `homestream watch --cacert` takes it)",
+                path.display()
+            );
+        }
     }
     println!("Press Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;

@@ -29,6 +29,9 @@ pub struct ServeConfig {
     /// Never use `sendfile(2)` for library files on plain HTTP (for file systems where it
     /// misbehaves, as some network and VM shares do; also lets tests cover the copying path).
     pub no_sendfile: bool,
+    /// Where the server keeps what it makes for itself between runs (the self-signed
+    /// certificate, in `tls/`); `None` keeps nothing.
+    pub state_dir: Option<PathBuf>,
 }
 
 /// Whether and how the server speaks TLS.

@@ -12,6 +12,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -39,6 +40,9 @@ pub struct Server {
     pub auth: Option<Arc<Auth>>,
     /// The self-signed certificate (PEM) when `Tls::SelfSigned`.
     pub self_signed_cert: Option<String>,
+    /// Where that certificate is kept between runs (with `state_dir`), and whether it was made
+    /// by this start.
+    pub self_signed_kept: Option<(PathBuf, bool)>,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -68,14 +72,24 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
         source,
     })?;
     let urls = lan_urls(local_addr, if tls_on { "https" } else { "http" });
+    let mut self_signed_kept = None;
     let (acceptor, self_signed_cert) = match &config.tls {
         Tls::Off => (None, None),
         Tls::Files { cert, key } => (Some(homestream_auth::tls::load(cert, key)?), None),
         Tls::SelfSigned => {
             let mut names: Vec<String> = urls.iter().filter_map(|u| host_of(u)).collect();
             names.push("localhost".into());
-            let (cfg, pem) = homestream_auth::tls::self_signed(&names)?;
-            (Some(cfg), Some(pem))
+            match &config.state_dir {
+                Some(dir) => {
+                    let kept = homestream_auth::tls::self_signed_kept(&dir.join("tls"), &names)?;
+                    self_signed_kept = Some((kept.cert_path, kept.made_now));
+                    (Some(kept.config), Some(kept.pem))
+                }
+                None => {
+                    let (cfg, pem) = homestream_auth::tls::self_signed(&names)?;
+                    (Some(cfg), Some(pem))
+                }
+            }
         }
     };
     let acceptor = acceptor.map(|c| TlsAcceptor::from(Arc::new(c)));
@@ -89,6 +103,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
         state,
         auth,
         self_signed_cert,
+        self_signed_kept,
         stop,
         task,
     })

@@ -69,6 +69,7 @@ async fn start(media: &Path, users: &Path, session_ttl: Duration) -> Server {
         },
         tls: Tls::Off,
         no_sendfile: false,
+        state_dir: None,
     })
     .await
     .expect("server starts")

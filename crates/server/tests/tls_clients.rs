@@ -1,23 +1,36 @@
 //! A `--tls-self-signed` server and the MJPEG client (`homestream watch`): refused with a clear
-//! error by default, accepted with the server's certificate as `--cacert`, or `--insecure`.
+//! error by default, accepted with the server's certificate as `--cacert`, or `--insecure`; the
+//! certificate is kept in the state folder and used again by the next start.
 
 use homestream_mjpeg::{Client, Error, Options};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_trusts_a_self_signed_server_only_when_told_to() {
     let dir = tempfile::tempdir().unwrap();
-    let server = homestream_server::start(homestream_server::ServeConfig {
-        paths: vec![dir.path().to_path_buf()],
-        bind: Some(std::net::Ipv4Addr::LOCALHOST.into()),
-        port: Some(0),
-        live: vec!["demo=test:160x120@10".parse().unwrap()],
-        tls: homestream_server::Tls::SelfSigned,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let start = || {
+        homestream_server::start(homestream_server::ServeConfig {
+            paths: vec![dir.path().to_path_buf()],
+            bind: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+            port: Some(0),
+            live: vec!["demo=test:160x120@10".parse().unwrap()],
+            tls: homestream_server::Tls::SelfSigned,
+            state_dir: Some(state.path().to_path_buf()),
+            ..Default::default()
+        })
+    };
+    let first = start().await.unwrap();
+    let (kept_at, made_now) = first.self_signed_kept.clone().unwrap();
+    assert!(made_now);
+    let pem = first.self_signed_cert.clone().expect("a PEM certificate");
+    assert_eq!(std::fs::read_to_string(&kept_at).unwrap(), pem);
+    first.shutdown().await;
+    // The next start serves the same certificate, so a browser that accepted it is not asked
+    // again.
+    let server = start().await.unwrap();
+    assert_eq!(server.self_signed_kept, Some((kept_at.clone(), false)));
+    assert_eq!(server.self_signed_cert.as_deref(), Some(pem.as_str()));
     let url = format!("https://{}/live/demo/stream.mjpg", server.local_addr);
-    let pem = server.self_signed_cert.clone().expect("a PEM certificate");
 
     let plain = Client::new(Options::new(&url)).unwrap();
     match plain.connect().await {
@@ -35,7 +48,7 @@ async fn watch_trusts_a_self_signed_server_only_when_told_to() {
     }
 
     let mut with_ca = Options::new(&url);
-    with_ca.ca_pem = Some(pem.into_bytes());
+    with_ca.ca_pem = Some(std::fs::read(&kept_at).unwrap());
     let mut insecure = Options::new(&url);
     insecure.insecure = true;
     for opts in [with_ca, insecure] {

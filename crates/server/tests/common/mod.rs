@@ -27,6 +27,7 @@ pub async fn serve_with(dirs: &[&Path], no_sendfile: bool) -> Server {
         auth_config: Default::default(),
         tls: homestream_server::Tls::Off,
         no_sendfile,
+        state_dir: None,
     })
     .await
     .expect("server starts")
