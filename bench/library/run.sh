@@ -2,6 +2,8 @@
 # Library serving, side by side: homestream vs nginx (sendfile on) on loopback, measured with
 # wrk in the same run. Prints whole-file MB/s (1 and 16 connections), random 1 MiB range
 # requests/s and p99 latency (64 connections), the ratios to nginx, and homestream's peak RSS.
+# A last row shows the ranges again with `--no-sendfile` (hyper copying through user space),
+# which is what the sendfile path buys.
 #
 #   bash bench/library/run.sh            # needs nginx, wrk (apt-get install nginx-light wrk)
 #   DURATION=20 bash bench/library/run.sh
@@ -28,7 +30,7 @@ chmod 644 "$work/www/"*
 export BENCH_FILE_SIZE=$((1 << 30))
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-NGINX_PORT=$(free_port); HS_PORT=$(free_port)
+NGINX_PORT=$(free_port); HS_PORT=$(free_port); COPY_PORT=$(free_port)
 
 cat > "$work/nginx.conf" <<CONF
 worker_processes 2;
@@ -46,6 +48,7 @@ http {
 CONF
 nginx -c "$work/nginx.conf" -p "$work" & pids+=($!)
 RUST_LOG=warn "$BIN" serve "$work/www" --bind 127.0.0.1 --port "$HS_PORT" >/dev/null 2>&1 & HS_PID=$!; pids+=($HS_PID)
+RUST_LOG=warn "$BIN" serve "$work/www" --bind 127.0.0.1 --port "$COPY_PORT" --no-sendfile >/dev/null 2>&1 & pids+=($!)
 sleep 1
 curl -sf -o /dev/null "http://127.0.0.1:$NGINX_PORT/media/whole.mp4" || { echo "nginx did not start" >&2; cat "$work/nginx-error.log" >&2; exit 1; }
 curl -sf -o /dev/null "http://127.0.0.1:$HS_PORT/media/whole.mp4" || { echo "homestream did not start" >&2; exit 1; }
@@ -79,5 +82,8 @@ read -r _ h_rps h_p99 <<<"$(measure "http://127.0.0.1:$HS_PORT/media/big.mp4" 64
 read -r _ n_rps n_p99 <<<"$(measure "http://127.0.0.1:$NGINX_PORT/media/big.mp4" 64 2 bench/library/range.lua)"
 printf "%-34s %11s r/s %10s r/s %8s\n" "random 1 MiB ranges of 1 GiB, 64c" "$h_rps" "$n_rps" "$(ratio "$h_rps" "$n_rps")"
 printf "%-34s %12s ms %11s ms %8s\n" "  p99 latency (lower is better)" "$h_p99" "$n_p99" "$(ratio "$n_p99" "$h_p99")"
+read -r _ c_rps c_p99 <<<"$(measure "http://127.0.0.1:$COPY_PORT/media/big.mp4" 64 2 bench/library/range.lua)"
+printf "%-34s %11s r/s %10s r/s %8s\n" "  same with --no-sendfile" "$c_rps" "$n_rps" "$(ratio "$c_rps" "$n_rps")"
+printf "%-34s %12s ms %11s ms %8s\n" "  p99 with --no-sendfile" "$c_p99" "$n_p99" "$(ratio "$n_p99" "$c_p99")"
 rss=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$HS_PID/status")
 echo "homestream peak RSS: ${rss} MiB (target < 64 MiB)"
