@@ -4,6 +4,9 @@
 #
 #   bench/live/run.sh                 # N = 10 100 300 600 1000
 #   NS="10 100" SECS=5 bench/live/run.sh
+#   SERVER=binary bench/live/run.sh   # serve with the homestream binary (its own accept loop,
+#                                     # request log and auth gate) instead of the live crate's
+#                                     # example server
 #
 # Prints per server and N: connected viewers, per-viewer fps (min / median), server CPU (% of
 # one core), server RSS, p50/p99 delay (receive time of a part's last byte minus its
@@ -33,6 +36,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 echo "== building (release)" >&2
 cargo build --release -q -p homestream-live --example live_serve --example live_load
+SERVER=${SERVER:-example}
+[ "$SERVER" = binary ] && cargo build --release -q -p homestream
 SERVE=$TARGET/release/examples/live_serve
 LOAD=$TARGET/release/examples/live_load
 
@@ -45,8 +50,14 @@ fi
 
 wait_port() { for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; echo "port $1 did not open" >&2; exit 1; }
 
-echo "== starting homestream (live_serve) on :$PORT_HS" >&2
-RUST_LOG=warn "$SERVE" --bind "127.0.0.1:$PORT_HS" --live "demo=test:$RES@$FPS" --grace 3600 >"$TMP/hs.log" 2>&1 &
+echo "== starting homestream ($SERVER) on :$PORT_HS" >&2
+if [ "$SERVER" = binary ]; then
+  mkdir -p "$TMP/empty"
+  RUST_LOG=warn "$TARGET/release/homestream" serve "$TMP/empty" --bind 127.0.0.1 --port "$PORT_HS" \
+    --live "demo=test:$RES@$FPS" >"$TMP/hs.log" 2>&1 &
+else
+  RUST_LOG=warn "$SERVE" --bind "127.0.0.1:$PORT_HS" --live "demo=test:$RES@$FPS" --grace 3600 >"$TMP/hs.log" 2>&1 &
+fi
 HS_PID=$!; PIDS+=("$HS_PID")
 wait_port "$PORT_HS"
 
