@@ -4,50 +4,16 @@
 
 mod common;
 
-use homestream_auth::password::{HashParams, hash_password};
+use homestream_auth::AuthConfig;
+use homestream_auth::password::HashParams;
 use homestream_auth::ratelimit::RateLimitConfig;
-use homestream_auth::users::UsersFile;
-use homestream_auth::{AuthConfig, tokens};
 use homestream_server::{ServeConfig, Server, Tls};
 use reqwest::{StatusCode, header};
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
-const USER: &str = "alice";
-const PASSWORD: &str = "correct horse battery";
-
-struct Creds {
-    valid_token: String,
-    revoked_token: String,
-}
-
-fn users_file(dir: &Path) -> (std::path::PathBuf, Creds) {
-    let mut f = UsersFile::default();
-    f.set_user(
-        USER,
-        hash_password(PASSWORD, HashParams::cheap()).unwrap(),
-        false,
-    )
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let (_, valid_token) =
-        tokens::create(&mut f, USER, Some(Duration::from_secs(3600)), now).unwrap();
-    let (rec, revoked_token) = tokens::create(&mut f, USER, None, now).unwrap();
-    tokens::revoke(&mut f, &rec.id).unwrap();
-    let path = dir.join("users.toml");
-    f.save(&path).unwrap();
-    (
-        path,
-        Creds {
-            valid_token,
-            revoked_token,
-        },
-    )
-}
+use homestream_test_support::{PASSWORD, USER, users_file};
 
 async fn start(media: &Path, users: &Path, session_ttl: Duration) -> Server {
     let limits = RateLimitConfig {
@@ -132,7 +98,8 @@ async fn answer(client: &reqwest::Client, url: &str, cred: &Cred<'_>) -> reqwest
 async fn every_route_answers_each_kind_of_caller() {
     let media = media_dir();
     let secrets = tempfile::tempdir().unwrap();
-    let (users, creds) = users_file(secrets.path());
+    let creds = users_file(secrets.path());
+    let users = creds.path.clone();
     let server = start(media.path(), &users, Duration::from_secs(3600)).await;
     let auth = server.auth.clone().expect("auth on");
     let session = auth.create_session(USER);
@@ -149,7 +116,7 @@ async fn every_route_answers_each_kind_of_caller() {
             ("no credentials", Cred::None),
             ("wrong password", Cred::Basic(USER, "wrong")),
             ("unknown user", Cred::Basic("mallory", PASSWORD)),
-            ("revoked token", Cred::Bearer(&creds.revoked_token)),
+            ("revoked token", Cred::Bearer(&creds.revoked)),
             ("made-up token", Cred::Bearer("hst_00000000_deadbeef")),
             ("made-up session", Cred::Cookie("0123456789abcdef")),
         ];
@@ -159,7 +126,7 @@ async fn every_route_answers_each_kind_of_caller() {
         }
         let admitted = [
             ("valid session", Cred::Cookie(&session)),
-            ("valid token", Cred::Bearer(&creds.valid_token)),
+            ("valid token", Cred::Bearer(&creds.valid)),
             ("valid password", Cred::Basic(USER, PASSWORD)),
         ];
         for (what, cred) in &admitted {
@@ -222,7 +189,7 @@ async fn every_route_answers_each_kind_of_caller() {
 async fn expired_sessions_are_refused_on_every_route() {
     let media = media_dir();
     let secrets = tempfile::tempdir().unwrap();
-    let (users, _) = users_file(secrets.path());
+    let users = users_file(secrets.path()).path;
     let server = start(media.path(), &users, Duration::from_secs(1)).await;
     let session = server.auth.clone().unwrap().create_session(USER);
     let client = reqwest::Client::new();

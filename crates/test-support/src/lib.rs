@@ -1,10 +1,60 @@
 //! Helpers shared by the integration tests of several crates (dev-dependency only).
 //!
-//! The browser tests drive Debian's chromium through `tests/browser/*.mjs` (playwright-core);
+//! [`users_file`] writes an account with tokens in every state, for the login tests. The
+//! browser tests drive Debian's chromium through `tests/browser/*.mjs` (playwright-core);
 //! each script prints one JSON object, which the Rust test asserts on.
 
+use homestream_auth::password::{HashParams, hash_password};
+use homestream_auth::tokens;
+use homestream_auth::users::UsersFile;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// The account [`users_file`] writes.
+pub const USER: &str = "alice";
+/// Its password.
+pub const PASSWORD: &str = "correct horse battery";
+
+/// A users file and the tokens written into it.
+pub struct Users {
+    /// The file (`users.toml` in the folder given).
+    pub path: PathBuf,
+    /// A token valid for an hour.
+    pub valid: String,
+    /// A token that was revoked.
+    pub revoked: String,
+    /// A token that expired 90 seconds ago.
+    pub expired: String,
+}
+
+/// Writes `dir/users.toml` with [`USER`] (password [`PASSWORD`], cheap hash) and a valid,
+/// a revoked and an expired token.
+pub fn users_file(dir: &Path) -> Users {
+    let mut f = UsersFile::default();
+    f.set_user(
+        USER,
+        hash_password(PASSWORD, HashParams::cheap()).unwrap(),
+        false,
+    )
+    .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let (_, valid) = tokens::create(&mut f, USER, Some(Duration::from_secs(3600)), now).unwrap();
+    let (rec, revoked) = tokens::create(&mut f, USER, None, now).unwrap();
+    tokens::revoke(&mut f, &rec.id).unwrap();
+    let (_, expired) =
+        tokens::create(&mut f, USER, Some(Duration::from_secs(10)), now - 100).unwrap();
+    let path = dir.join("users.toml");
+    f.save(&path).unwrap();
+    Users {
+        path,
+        valid,
+        revoked,
+        expired,
+    }
+}
 
 /// A browser script gets this long before the test fails.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);

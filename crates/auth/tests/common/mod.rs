@@ -3,21 +3,18 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::WebSocketUpgrade;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use homestream_auth::http::protect;
-use homestream_auth::password::{HashParams, hash_password};
-use homestream_auth::users::UsersFile;
-use homestream_auth::{Auth, AuthConfig, tokens};
+use homestream_auth::password::HashParams;
+use homestream_auth::{Auth, AuthConfig};
 use reqwest::StatusCode;
 
-pub const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = homestream_test_support::PASSWORD;
 
 pub fn app() -> Router {
     Router::new()
@@ -47,25 +44,8 @@ pub struct Tokens {
 
 pub async fn start(config: AuthConfig) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let path: PathBuf = dir.path().join("users.toml");
-    let mut f = UsersFile::default();
-    f.set_user(
-        "alice",
-        hash_password(PASSWORD, HashParams::cheap()).unwrap(),
-        false,
-    )
-    .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let (_, valid) = tokens::create(&mut f, "alice", Some(Duration::from_secs(3600)), now).unwrap();
-    let (rec, revoked) = tokens::create(&mut f, "alice", None, now).unwrap();
-    tokens::revoke(&mut f, &rec.id).unwrap();
-    let (_, expired) =
-        tokens::create(&mut f, "alice", Some(Duration::from_secs(10)), now - 100).unwrap();
-    f.save(&path).unwrap();
-    let auth = Arc::new(Auth::load_with(&path, config).unwrap());
+    let users = homestream_test_support::users_file(dir.path());
+    let auth = Arc::new(Auth::load_with(&users.path, config).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let svc = protect(app(), Some(auth)).into_make_service_with_connect_info::<SocketAddr>();
@@ -75,9 +55,9 @@ pub async fn start(config: AuthConfig) -> Server {
         addr,
         _dir: dir,
         tokens: Tokens {
-            valid,
-            revoked,
-            expired,
+            valid: users.valid,
+            revoked: users.revoked,
+            expired: users.expired,
         },
     }
 }
