@@ -39,15 +39,16 @@ pub async fn media(State(st): State<Arc<AppState>>, mut req: Request) -> Respons
             let mut res = http_serve::serve(entity.clone(), &req).map(Body::new);
             if is_multipart(&res) {
                 let ranges = selected_ranges(req.headers(), meta.len());
-                if ranges.len() > 1 {
-                    let m = byteranges(&entity, &ranges, content_type(&name));
+                let m =
+                    (ranges.len() > 1).then(|| byteranges(&entity, &ranges, content_type(&name)));
+                if let Some(m) = m
+                    && let Ok(v) = HeaderValue::from_str(&m.content_type)
+                {
                     let h = res.headers_mut();
+                    h.insert(header::CONTENT_TYPE, v);
                     h.insert(header::CONTENT_LENGTH, m.len.into());
-                    if let Ok(v) = HeaderValue::from_str(&m.content_type) {
-                        h.insert(header::CONTENT_TYPE, v);
-                        if req.method() == Method::GET {
-                            *res.body_mut() = Body::from_stream(m.body);
-                        }
+                    if req.method() == Method::GET {
+                        *res.body_mut() = Body::from_stream(m.body);
                     }
                 }
             }
