@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 
 const SPEC: &str = "t=test:320x240@30";
 
+/// These tests measure the whole process (RSS, open fds, frame rates on 2 cores), so they take
+/// turns: one test's 200 viewers must not show up in another's memory or fd count.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Frames the stream's source produced in total (from the hub's sequence numbers).
 fn produced(reg: &homestream_live::LiveRegistry) -> u64 {
     reg.stream("t").expect("stream t").hub.next_seq() - 1
@@ -14,6 +18,7 @@ fn produced(reg: &homestream_live::LiveRegistry) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_viewers_each_get_90_percent_of_frames() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (addr, reg, server) = common::serve(&[SPEC], Duration::from_secs(2)).await;
     let n = 200;
     let mut streams = Vec::new();
@@ -77,6 +82,7 @@ async fn two_hundred_viewers_each_get_90_percent_of_frames() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_viewer_lowers_nobody_elses_rate_and_memory_stays_flat() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (addr, reg, server) = common::serve(&[SPEC], Duration::from_secs(2)).await;
     let mut slow = MjpegStream::open_with(addr, "/live/t/stream.mjpg", false, Some(16 * 1024))
         .await
@@ -168,6 +174,7 @@ async fn slow_viewer_lowers_nobody_elses_rate_and_memory_stays_flat() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_disconnect_cycles_leave_fds_and_memory_where_they_were() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let (addr, reg, server) = common::serve(&[SPEC], Duration::from_secs(60)).await;
     let cycle = |n: usize| async move {
         let per = n / 10;
