@@ -15,11 +15,12 @@ export async function launch() {
 }
 
 // Runs `body(page)` with a fresh page, prints its result as JSON, exits non-zero on error.
-export async function run(body) {
+// `context` takes Playwright's context options (a phone's viewport and touch, say).
+export async function run(body, context = {}) {
   const browser = await launch();
   const timer = setTimeout(() => { console.error('browser script timed out'); process.exit(3); }, 90_000);
   try {
-    const page = await browser.newPage();
+    const page = await (await browser.newContext(context)).newPage();
     const result = await body(page);
     process.stdout.write(JSON.stringify(result) + '\n');
   } catch (e) {

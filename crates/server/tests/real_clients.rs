@@ -106,6 +106,60 @@ async fn chromium_keys_resume_and_next_work_on_the_player_page() {
     server.shutdown().await;
 }
 
+/// The issue says the library "works on a phone": on a 390 px touch screen nothing scrolls
+/// sideways (a 90-character file name included), list rows are thumb-sized, text stays readable,
+/// and tapping moves through folder, player and breadcrumb.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_library_works_on_a_phone_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("Holidays 2024");
+    std::fs::create_dir(&folder).unwrap();
+    let long = format!("{}.mp4", "a_very_long_file_name_without_spaces".repeat(3));
+    common::make_clip(&folder.join(&long), 3, true);
+    common::make_clip(&dir.path().join("Top level clip.mp4"), 2, true);
+    let server = common::serve(&[dir.path()]).await;
+    let base = format!("http://{}/", server.local_addr);
+    let seen = homestream_test_support::browser_script("library_phone.mjs", &[&base], &[]).await;
+    for page in ["home", "folder", "watch"] {
+        let p = &seen[page];
+        assert_eq!(p["viewport"], 390, "{page}: {seen}");
+        assert_eq!(p["viewportMeta"], true, "{page}: {seen}");
+        assert!(
+            p["overflowX"].as_f64().unwrap() <= 0.0,
+            "{page} scrolls sideways: {seen}"
+        );
+        assert!(
+            p["rightmost"].as_f64().unwrap() <= 390.0,
+            "{page}: a control is off screen: {seen}"
+        );
+        assert!(
+            p["smallestFont"].as_f64().unwrap() >= 13.0,
+            "{page}: text too small: {seen}"
+        );
+    }
+    for page in ["home", "folder"] {
+        assert!(
+            seen[page]["smallestItem"].as_f64().unwrap() >= 44.0,
+            "{page}: rows under 44 px are hard to tap: {seen}"
+        );
+    }
+    assert_eq!(seen["folderUrl"], format!("{base}browse/Holidays%202024/"));
+    assert_eq!(
+        seen["watchUrl"],
+        format!("{base}watch/Holidays%202024/{long}"),
+        "{seen}"
+    );
+    let video = &seen["video"];
+    assert!(video["left"].as_f64().unwrap() >= 0.0, "{seen}");
+    assert!(video["right"].as_f64().unwrap() <= 390.0, "{seen}");
+    assert!(
+        video["width"].as_f64().unwrap() >= 300.0,
+        "the video uses the screen's width: {seen}"
+    );
+    assert_eq!(seen["backHome"], base);
+    server.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ffprobe_reads_duration_over_http() {
     let dir = fixture();
