@@ -42,7 +42,21 @@ pub async fn log_requests(req: Request, next: Next) -> Response {
         finished: AtomicBool::new(false),
     });
     parts.extensions.insert(BodySent(Arc::clone(&line)));
-    Response::from_parts(parts, Body::new(CountingBody { inner: body, line }))
+    // A streamed body (multipart ranges) has no exact size hint, but its Content-Length header.
+    let length = http_body::Body::size_hint(&body).exact().or_else(|| {
+        parts
+            .headers
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+    });
+    Response::from_parts(
+        parts,
+        Body::new(CountingBody {
+            inner: body,
+            line,
+            length,
+        }),
+    )
 }
 
 /// For a writer that sends the body some other way than by polling it (`sendfile`): what it
@@ -76,6 +90,9 @@ struct LogLine {
 struct CountingBody {
     inner: Body,
     line: Arc<LogLine>,
+    /// The body's announced length: hyper stops polling once it has sent that many bytes, so
+    /// reaching it (not the end-of-stream poll, which may never come) is what "finished" means.
+    length: Option<u64>,
 }
 
 impl http_body::Body for CountingBody {
@@ -90,9 +107,11 @@ impl http_body::Body for CountingBody {
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
-                    self.line
-                        .bytes
-                        .fetch_add(data.len() as u64, Ordering::Relaxed);
+                    let n = data.len() as u64;
+                    let total = self.line.bytes.fetch_add(n, Ordering::Relaxed) + n;
+                    if self.length == Some(total) {
+                        self.line.finished.store(true, Ordering::Relaxed);
+                    }
                 }
             }
             Poll::Ready(None) => self.line.finished.store(true, Ordering::Relaxed),
