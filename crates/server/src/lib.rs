@@ -11,6 +11,7 @@ mod config;
 mod error;
 #[cfg(target_os = "linux")]
 mod fast;
+mod host_check;
 mod listen;
 mod media;
 mod pages;

@@ -1,7 +1,7 @@
 //! The route table. Every route is registered through [`Table::add`], which records its path,
 //! so that tests (the auth gate's above all) can walk every route the server really has.
 
-use crate::{AppState, access_log, media, pages, status};
+use crate::{AppState, access_log, host_check, media, pages, status};
 use axum::Router;
 use axum::routing::{MethodRouter, get};
 use std::sync::Arc;
@@ -51,9 +51,10 @@ pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
     (router, t.routes)
 }
 
-/// The served application: `router` behind the auth gate (when `auth` is on), with the
-/// request log outermost so that refusals are logged too.
+/// The served application: `router` behind the auth gate (when `auth` is on) and the Host
+/// check, with the request log outermost so that refusals are logged too.
 pub fn app(router: Router, auth: Option<Arc<homestream_auth::Auth>>) -> Router {
     homestream_auth::http::protect(router, auth)
+        .layer(axum::middleware::from_fn(host_check::require_one_host))
         .layer(axum::middleware::from_fn(access_log::log_requests))
 }

@@ -400,3 +400,47 @@ async fn nothing_outside_the_served_folder_is_reachable() {
     }
     server.shutdown().await;
 }
+
+/// RFC 9112 §3.2: an HTTP/1.1 request without Host, with two, or with a malformed one is a 400;
+/// HTTP/1.0 may go without. Checked on the sendfile path and on hyper's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_header_is_checked_as_rfc_9112_says() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.mp4"), b"0123456789").unwrap();
+    for no_sendfile in [false, true] {
+        let server = common::serve_with(&[dir.path()], no_sendfile).await;
+        let ask = |version: &str, hosts: &str| {
+            common::raw_request(
+                server.local_addr,
+                &format!("GET /media/a.mp4 {version}\r\n{hosts}Connection: close\r\n\r\n"),
+            )
+        };
+        for hosts in [
+            "",
+            "Host: a\r\nHost: b\r\n",
+            "Host: a\r\nHost: a\r\n",
+            "Host: user@a\r\n",
+            "Host: a:port\r\n",
+            "Host: [::1\r\n",
+            "Host: a/b\r\n",
+        ] {
+            let (status, _, body) = ask("HTTP/1.1", hosts);
+            assert_eq!(status, 400, "{hosts:?} (sendfile off: {no_sendfile})");
+            assert!(body.starts_with(b"bad request: "), "{hosts:?}");
+        }
+        for (version, hosts) in [
+            ("HTTP/1.1", "Host: a\r\n"),
+            ("HTTP/1.1", "Host: 192.168.1.5:8000\r\n"),
+            ("HTTP/1.1", "Host: [fd00::2]:8000\r\n"),
+            ("HTTP/1.0", ""),
+        ] {
+            let (status, _, body) = ask(version, hosts);
+            assert_eq!(
+                (status, &body[..]),
+                (200, &b"0123456789"[..]),
+                "{version} {hosts:?}"
+            );
+        }
+        server.shutdown().await;
+    }
+}
