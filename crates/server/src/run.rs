@@ -25,6 +25,8 @@ use tower::ServiceExt;
 const DRAIN: Duration = Duration::from_secs(2);
 /// A client must send its request head (and finish a TLS handshake) within this time.
 pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest request head (request line and headers) hyper accepts; see `accept_loop`.
+pub(crate) const MAX_REQUEST_HEAD: usize = 64 * 1024;
 
 /// A running server.
 pub struct Server {
@@ -141,7 +143,10 @@ async fn accept_loop(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_TIMEOUT);
+        .header_read_timeout(HEADER_TIMEOUT)
+        // A request head larger than this is a 431 instead of hyper's ~400 KiB default, so a
+        // crowd of slow clients with huge headers cannot hold much memory (nginx allows 32 KiB).
+        .max_buf_size(MAX_REQUEST_HEAD);
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {

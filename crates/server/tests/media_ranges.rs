@@ -444,3 +444,28 @@ async fn host_header_is_checked_as_rfc_9112_says() {
         server.shutdown().await;
     }
 }
+
+/// A request head over 64 KiB is refused with 431 (hyper's default would take ~400 KiB per
+/// connection); 20 KiB of cookies, more than the sendfile path parses itself, still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_request_heads_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.mp4"), b"0123456789").unwrap();
+    for no_sendfile in [false, true] {
+        let server = common::serve_with(&[dir.path()], no_sendfile).await;
+        for (size, want) in [(20 * 1024, 200), (70 * 1024, 431)] {
+            let (status, _, _) = common::raw_request(
+                server.local_addr,
+                &format!(
+                    "GET /media/a.mp4 HTTP/1.1\r\nHost: a\r\nCookie: c={}\r\nConnection: close\r\n\r\n",
+                    "x".repeat(size)
+                ),
+            );
+            assert_eq!(
+                status, want,
+                "{size} B of cookie (sendfile off: {no_sendfile})"
+            );
+        }
+        server.shutdown().await;
+    }
+}
