@@ -10,7 +10,8 @@ use std::process::ExitCode;
 /// Share folders of videos and live streams.
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// Folders to share [default: the current folder]
+    /// Folders to share, or single files (a file is shared with its subtitles, without its
+    /// neighbours) [default: the current folder]
     pub paths: Vec<PathBuf>,
     /// Address to listen on [default: every interface]
     #[arg(long, value_name = "ADDR")]

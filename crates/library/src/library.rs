@@ -4,6 +4,7 @@ use crate::Error;
 use crate::duration::mp4_duration;
 use crate::kind::{MediaKind, kind_of};
 use crate::path::decode_url_path;
+use crate::subtitles::sidecars_for;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -23,13 +24,26 @@ const DURATION_CACHE_MAX: usize = 10_000;
 /// A file's duration as read at (mtime, length).
 type CachedDuration = (SystemTime, u64, Option<Duration>);
 
-/// One served folder.
+/// One served folder, or one served file (then its folder, showing only that file and its
+/// sidecar subtitles: `homestream serve movie.mkv` shares the movie, not its neighbours).
 #[derive(Debug, Clone)]
 pub struct Root {
     /// First URL segment when several folders are served.
     pub name: String,
-    /// Canonical path.
+    /// Canonical path of the folder.
     pub path: PathBuf,
+    /// For a served file: its name in `path`; nothing else there can be reached.
+    pub only: Option<String>,
+}
+
+impl Root {
+    /// Whether `name`, directly in this root's folder, may be listed and served.
+    fn shows(&self, name: &str) -> bool {
+        match &self.only {
+            None => true,
+            Some(file) => name == file || !sidecars_for(file, &[name.to_string()]).is_empty(),
+        }
+    }
 }
 
 /// What a URL path resolved to, inside the served folders.
@@ -70,23 +84,33 @@ pub struct Library {
 }
 
 impl Library {
-    /// Opens the folders to serve; each must exist and be a folder.
+    /// Opens the folders (or single files) to serve; each must exist.
     pub fn new(paths: &[PathBuf]) -> Result<Library, Error> {
         let mut roots: Vec<Root> = Vec::new();
         for p in paths {
-            let path = std::fs::canonicalize(p).map_err(|source| Error::Root {
+            let real = std::fs::canonicalize(p).map_err(|source| Error::Root {
                 path: p.clone(),
                 source,
             })?;
-            if !path.is_dir() {
-                return Err(Error::Root {
-                    path: p.clone(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::NotADirectory,
-                        "it is a file, not a folder: serve the folder that holds it",
-                    ),
-                });
-            }
+            let (path, only) = if real.is_dir() {
+                (real, None)
+            } else {
+                let file_root = real
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .filter(|n| !n.starts_with('.'))
+                    .zip(real.parent().map(Path::to_path_buf));
+                let Some((name, parent)) = file_root.filter(|_| real.is_file()) else {
+                    return Err(Error::Root {
+                        path: p.clone(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::InvalidInput,
+                            "not a folder or a regular file (hidden files are not served)",
+                        ),
+                    });
+                };
+                (parent, Some(name))
+            };
             // Root names are URL segments: no leading dot (it would read as hidden), never empty.
             let base = path
                 .file_name()
@@ -99,7 +123,7 @@ impl Library {
                 name = format!("{base}-{n}");
                 n += 1;
             }
-            roots.push(Root { name, path });
+            roots.push(Root { name, path, only });
         }
         Ok(Library {
             roots,
@@ -115,6 +139,13 @@ impl Library {
     /// Resolves a raw (still percent-encoded) URL path relative to the library top.
     /// Blocking: it touches the file system.
     pub fn resolve(&self, raw: &str) -> Result<Resolved, Error> {
+        self.locate(raw).map(|(_, r)| r)
+    }
+
+    /// [`Library::resolve`], also saying which root the path is in (`None` for the list of
+    /// roots). Roots may nest or share a folder, so the root is taken from the URL, never
+    /// guessed from the file system path.
+    fn locate(&self, raw: &str) -> Result<(Option<&Root>, Resolved), Error> {
         let segments = decode_url_path(raw)?;
         if segments.iter().any(|s| s.starts_with('.')) {
             return Err(Error::Refused {
@@ -127,7 +158,7 @@ impl Library {
             [only] => (only, &segments[..]),
             many => {
                 let Some((first, rest)) = segments.split_first() else {
-                    return Ok(Resolved::Top);
+                    return Ok((None, Resolved::Top));
                 };
                 let root = many
                     .iter()
@@ -137,7 +168,17 @@ impl Library {
             }
         };
         if rest.is_empty() && self.roots.len() == 1 {
-            return Ok(Resolved::Top);
+            return Ok((Some(root), Resolved::Top));
+        }
+        // A served file's root holds that file and its subtitles, one level deep, nothing else.
+        let beyond_the_file = root.only.is_some()
+            && match rest {
+                [] => false,
+                [name] => !root.shows(name),
+                _ => true,
+            };
+        if beyond_the_file {
+            return Err(Error::NotFound(raw.to_string()));
         }
         let joined = rest.iter().fold(root.path.clone(), |p, s| p.join(s));
         let real = std::fs::canonicalize(&joined).map_err(|_| Error::NotFound(raw.to_string()))?;
@@ -149,9 +190,9 @@ impl Library {
         }
         let meta = std::fs::metadata(&real).map_err(|_| Error::NotFound(raw.to_string()))?;
         if meta.is_dir() {
-            Ok(Resolved::Dir(real))
+            Ok((Some(root), Resolved::Dir(real)))
         } else if meta.is_file() {
-            Ok(Resolved::File(real))
+            Ok((Some(root), Resolved::File(real)))
         } else {
             Err(Error::NotFound(raw.to_string()))
         }
@@ -161,31 +202,15 @@ impl Library {
     pub fn list(&self, raw: &str) -> Result<Listing, Error> {
         let base = decode_url_path(raw)?;
         let url_path = encode_segments(&base);
-        let dir = match self.resolve(raw)? {
-            Resolved::File(_) => return Err(Error::NotFound(raw.to_string())),
-            Resolved::Top if self.roots.len() != 1 => {
-                let entries = self
-                    .roots
-                    .iter()
-                    .map(|r| Entry {
-                        name: r.name.clone(),
-                        url_path: encode_segments(std::slice::from_ref(&r.name)),
-                        is_dir: true,
-                        kind: MediaKind::Other,
-                        size: 0,
-                        duration_secs: None,
-                    })
-                    .collect();
+        let (root, dir) = match self.locate(raw)? {
+            (_, Resolved::File(_)) => return Err(Error::NotFound(raw.to_string())),
+            (Some(root), Resolved::Top) => (root, root.path.clone()),
+            (Some(root), Resolved::Dir(d)) => (root, d),
+            (None, _) => {
+                let entries = self.roots.iter().map(|r| self.root_entry(r)).collect();
                 return Ok(Listing { url_path, entries });
             }
-            Resolved::Top => self.roots[0].path.clone(),
-            Resolved::Dir(d) => d,
         };
-        let root = self
-            .roots
-            .iter()
-            .find(|r| dir.starts_with(&r.path))
-            .ok_or_else(|| Error::NotFound(raw.to_string()))?;
         let read = std::fs::read_dir(&dir).map_err(|source| Error::Io {
             path: dir.clone(),
             source,
@@ -193,7 +218,7 @@ impl Library {
         let mut entries = Vec::new();
         for item in read.flatten() {
             let name = item.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
+            if name.starts_with('.') || (dir == root.path && !root.shows(&name)) {
                 continue;
             }
             // Follow symlinks, but only to places inside the same served folder.
@@ -234,6 +259,19 @@ impl Library {
                 .then_with(|| natural_key(&a.name).cmp(&natural_key(&b.name)))
         });
         Ok(Listing { url_path, entries })
+    }
+
+    /// A root as a line of the top listing (several roots). A served file's root is its
+    /// folder, which lists just that file.
+    fn root_entry(&self, r: &Root) -> Entry {
+        Entry {
+            name: r.name.clone(),
+            url_path: encode_segments(std::slice::from_ref(&r.name)),
+            is_dir: true,
+            kind: MediaKind::Other,
+            size: 0,
+            duration_secs: None,
+        }
     }
 
     fn duration(&self, path: &Path, meta: &std::fs::Metadata) -> Option<Duration> {
@@ -364,5 +402,66 @@ mod tests {
             Ok(Resolved::File(_))
         ));
         assert!(matches!(lib.resolve("x.mp4"), Err(Error::NotFound(_))));
+    }
+
+    /// `homestream serve movie.mp4`: the movie and its subtitles, none of its neighbours,
+    /// not even when the same folder is also served as a whole under another name.
+    #[test]
+    fn a_served_file_shows_only_itself_and_its_subtitles() {
+        let (d, _) = lib_with_files();
+        let folder = d.path().join("videos");
+        std::fs::write(folder.join("Episode 2.en.srt"), b"1").unwrap();
+        std::fs::write(folder.join("Episode 10.srt"), b"1").unwrap();
+        let one = Library::new(&[folder.join("Episode 2.mp4")]).unwrap();
+        let names = |l: &Library, at: &str| -> Vec<String> {
+            let listing = l.list(at).unwrap();
+            listing.entries.into_iter().map(|e| e.name).collect()
+        };
+        assert_eq!(names(&one, ""), ["Episode 2.en.srt", "Episode 2.mp4"]);
+        assert!(matches!(
+            one.resolve("Episode%202.mp4"),
+            Ok(Resolved::File(_))
+        ));
+        assert!(matches!(
+            one.resolve("Episode%202.en.srt"),
+            Ok(Resolved::File(_))
+        ));
+        for other in [
+            "Episode%2010.mp4",
+            "Episode%2010.srt",
+            "inside.mp4",
+            "Season%201/",
+            "Season%201",
+        ] {
+            assert!(
+                matches!(one.resolve(other), Err(Error::NotFound(_))),
+                "{other}"
+            );
+        }
+        assert!(matches!(one.list("Season%201"), Err(Error::NotFound(_))));
+
+        // The folder and, again, one file of it: each root keeps its own view.
+        let both = Library::new(&[folder.clone(), folder.join("Episode 2.mp4")]).unwrap();
+        let (whole, single) = (&both.roots()[0].name, &both.roots()[1].name);
+        assert_eq!((whole.as_str(), single.as_str()), ("videos", "videos-2"));
+        assert_eq!(names(&both, whole).len(), 6, "{:?}", names(&both, whole));
+        assert_eq!(names(&both, single), ["Episode 2.en.srt", "Episode 2.mp4"]);
+        assert!(matches!(
+            both.resolve(&format!("{single}/Episode%2010.mp4")),
+            Err(Error::NotFound(_))
+        ));
+        assert!(matches!(
+            both.resolve(&format!("{whole}/Episode%2010.mp4")),
+            Ok(Resolved::File(_))
+        ));
+    }
+
+    #[test]
+    fn a_hidden_file_or_a_missing_path_is_a_clear_error() {
+        let (d, _) = lib_with_files();
+        for bad in [d.path().join("videos/.hidden.mp4"), d.path().join("nope")] {
+            let e = Library::new(&[bad]).err().expect("refused").to_string();
+            assert!(e.contains("cannot serve"), "{e}");
+        }
     }
 }

@@ -469,3 +469,49 @@ async fn oversized_request_heads_are_refused() {
         server.shutdown().await;
     }
 }
+
+/// `homestream serve movie.mp4`: the movie plays with its subtitles; its neighbours, a
+/// subfolder and the folder's other subtitles stay out of reach on every route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_file_shares_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("movie.mp4"), b"the movie").unwrap();
+    std::fs::write(
+        dir.path().join("movie.srt"),
+        "1\n00:00:00,000 --> 00:00:01,000\nHi\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("private.mp4"), b"private").unwrap();
+    std::fs::write(dir.path().join("private.srt"), b"private").unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/other.mp4"), b"other").unwrap();
+    let server = common::serve(&[&dir.path().join("movie.mp4")]).await;
+    let addr = server.local_addr;
+    let (status, _, home) = common::raw_request(
+        addr,
+        "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    let home = String::from_utf8_lossy(&home);
+    assert_eq!(status, 200);
+    assert!(home.contains("href=\"/watch/movie.mp4\""), "{home}");
+    assert!(!home.contains("private") && !home.contains("sub"), "{home}");
+    for ok in [
+        "/media/movie.mp4",
+        "/watch/movie.mp4",
+        "/media/movie.srt",
+        "/vtt/movie.srt",
+    ] {
+        assert_eq!(common::raw_get(addr, ok), 200, "{ok}");
+    }
+    for refused in [
+        "/media/private.mp4",
+        "/watch/private.mp4",
+        "/media/private.srt",
+        "/browse/sub/",
+        "/media/sub/other.mp4",
+        "/media/movie.mp4/../private.mp4",
+    ] {
+        assert_eq!(common::raw_get(addr, refused), 404, "{refused}");
+    }
+    server.shutdown().await;
+}
