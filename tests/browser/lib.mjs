@@ -14,15 +14,20 @@ export async function launch() {
   });
 }
 
-// Runs `body(page)` with a fresh page, prints its result as JSON, exits non-zero on error.
+// Runs `body(page)` with a fresh page, prints its result as JSON (with `consoleErrors`, the
+// page's script errors and console errors), exits non-zero on error.
 // `context` takes Playwright's context options (a phone's viewport and touch, say).
 export async function run(body, context = {}) {
   const browser = await launch();
   const timer = setTimeout(() => { console.error('browser script timed out'); process.exit(3); }, 90_000);
   try {
     const page = await (await browser.newContext(context)).newPage();
+    // What a user with the developer tools open would see: script errors, failed loads.
+    const consoleErrors = [];
+    page.on('pageerror', (e) => consoleErrors.push(`${page.url()}: ${e.message}`));
+    page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(`${page.url()}: ${m.text()}`); });
     const result = await body(page);
-    process.stdout.write(JSON.stringify(result) + '\n');
+    process.stdout.write(JSON.stringify({ ...result, consoleErrors }) + '\n');
   } catch (e) {
     console.error(String(e && e.stack || e));
     process.exitCode = 1;

@@ -65,6 +65,7 @@ async fn chromium_shows_the_viewer_page_image_changing() {
     let (addr, _reg, server) = common::serve(&["t=test:320x240@30"], Duration::from_secs(1)).await;
     let url = format!("http://{addr}/live/t/");
     let v = homestream_test_support::browser_script("live_mjpeg.mjs", &[&url], &[]).await;
+    homestream_test_support::assert_no_console_errors(&v);
     eprintln!("chromium: {v}");
     assert_eq!(
         (v["width"].as_u64(), v["height"].as_u64()),

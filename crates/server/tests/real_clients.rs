@@ -25,6 +25,7 @@ async fn chromium_plays_and_seeks_a_library_video() {
     let server = common::serve(&[dir.path()]).await;
     let base = format!("http://{}/", server.local_addr);
     let seen = homestream_test_support::browser_script("library_play.mjs", &[&base], &[]).await;
+    homestream_test_support::assert_no_console_errors(&seen);
     assert_eq!(seen["href"], "/watch/clip.mp4");
     assert!(seen["first"]["width"].as_u64() == Some(320), "{seen}");
     assert!(seen["first"]["time"].as_f64().unwrap() > 1.0, "{seen}");
@@ -76,6 +77,7 @@ async fn chromium_keys_resume_and_next_work_on_the_player_page() {
         &[],
     )
     .await;
+    homestream_test_support::assert_no_console_errors(&seen);
     let f = |v: &serde_json::Value| v.as_f64().unwrap_or(f64::NAN);
     assert_eq!(seen["start"]["paused"], false, "{seen}");
     assert_eq!(seen["afterK"]["paused"], true, "k pauses: {seen}");
@@ -120,6 +122,7 @@ async fn the_library_works_on_a_phone_screen() {
     let server = common::serve(&[dir.path()]).await;
     let base = format!("http://{}/", server.local_addr);
     let seen = homestream_test_support::browser_script("library_phone.mjs", &[&base], &[]).await;
+    homestream_test_support::assert_no_console_errors(&seen);
     for page in ["home", "folder", "watch"] {
         let p = &seen[page];
         assert_eq!(p["viewport"], 390, "{page}: {seen}");

@@ -103,3 +103,12 @@ pub async fn browser_script(
     serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("{script} printed no JSON object ({e}): {stdout}"))
 }
+
+/// Fails unless the browser script saw no script errors and no console errors (a failed load,
+/// an exception in a page's script): things a user never sees but that break something.
+pub fn assert_no_console_errors(seen: &serde_json::Value) {
+    let errors = seen["consoleErrors"]
+        .as_array()
+        .expect("the script's result has consoleErrors (tests/browser/lib.mjs adds it)");
+    assert!(errors.is_empty(), "the browser logged errors: {errors:#?}");
+}

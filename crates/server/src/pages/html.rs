@@ -3,12 +3,16 @@
 /// Escapes text for HTML content and quoted attributes.
 pub use homestream_auth::http::escape_html as esc;
 
+/// The tab icon, inline: no request for it (a 404 for /favicon.ico on every page, and one the
+/// login gate would have to let through).
+const ICON: &str = "<link rel=\"icon\" href=\"data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'%3E%3Crect width='16' height='16' rx='3' fill='%232563eb'/%3E%3Cpath d='M6 4l6 4-6 4z' fill='white'/%3E%3C/svg%3E\">";
+
 /// A whole page: `title` is text, `body` is already HTML.
 pub fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-<title>{} · homestream</title><link rel=\"stylesheet\" href=\"/assets/style.css\"></head>\
+<title>{} · homestream</title><link rel=\"stylesheet\" href=\"/assets/style.css\">{ICON}</head>\
 <body>{body}</body></html>\n",
         esc(title)
     )
