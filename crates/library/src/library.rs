@@ -1,7 +1,7 @@
 //! The served folders and what a URL path resolves to.
 
 use crate::Error;
-use crate::duration::mp4_duration;
+use crate::duration::header_duration;
 use crate::kind::{MediaKind, kind_of};
 use crate::path::decode_url_path;
 use crate::subtitles::sidecars_for;
@@ -276,7 +276,10 @@ impl Library {
 
     fn duration(&self, path: &Path, meta: &std::fs::Metadata) -> Option<Duration> {
         let lower = path.extension()?.to_string_lossy().to_ascii_lowercase();
-        if !matches!(lower.as_str(), "mp4" | "m4v" | "mov" | "m4a") {
+        if !matches!(
+            lower.as_str(),
+            "mp4" | "m4v" | "mov" | "m4a" | "mkv" | "webm" | "mka" | "flac" | "wav"
+        ) {
             return None;
         }
         let mtime = meta.modified().ok()?;
@@ -289,7 +292,7 @@ impl Library {
         }
         let d = std::fs::File::open(path)
             .ok()
-            .and_then(|mut f| mp4_duration(&mut f));
+            .and_then(|f| header_duration(&lower, &mut std::io::BufReader::with_capacity(4096, f)));
         if cache.len() >= DURATION_CACHE_MAX {
             cache.clear();
         }

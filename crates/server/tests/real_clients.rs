@@ -4,8 +4,6 @@
 
 mod common;
 
-use std::process::Command;
-
 fn fixture() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     // moov at the end: the browser must use a range request to find the index.
@@ -168,28 +166,9 @@ async fn ffprobe_reads_duration_over_http() {
     let dir = fixture();
     let server = common::serve(&[dir.path()]).await;
     let url = format!("http://{}/media/clip.mp4", server.local_addr);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new("ffprobe")
-            .args([
-                "-v",
-                "error",
-                "-show_entries",
-                "format=duration",
-                "-of",
-                "csv=p=0",
-            ])
-            .arg(url)
-            .output()
-            .expect("ffprobe must be installed")
-    })
-    .await
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let secs: f64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let secs = tokio::task::spawn_blocking(move || homestream_test_support::ffprobe_duration(&url))
+        .await
+        .unwrap();
     assert!((secs - 30.0).abs() < 0.2, "duration {secs}");
     server.shutdown().await;
 }

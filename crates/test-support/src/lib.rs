@@ -112,3 +112,26 @@ pub fn assert_no_console_errors(seen: &serde_json::Value) {
         .expect("the script's result has consoleErrors (tests/browser/lib.mjs adds it)");
     assert!(errors.is_empty(), "the browser logged errors: {errors:#?}");
 }
+
+/// What Debian's ffprobe says a file or URL lasts, in seconds. Blocking.
+pub fn ffprobe_duration(target: &str) -> f64 {
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(target)
+        .output()
+        .expect("ffprobe must be installed (bash scripts/test.sh installs ffmpeg)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.trim().parse().unwrap_or_else(|_| {
+        panic!(
+            "ffprobe gave no duration for {target}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}

@@ -1,4 +1,4 @@
-//! Duration from the container header, where it is cheap: the `mvhd` box of ISO BMFF files
+//! MP4, MOV, M4A: the `mvhd` box of ISO BMFF files
 //! (ISO/IEC 14496-12 §8.2.2), found by walking top-level box headers with seeks, so even a
 //! file whose `moov` sits at the end costs a handful of small reads.
 
@@ -9,7 +9,7 @@ use std::time::Duration;
 const MAX_BOXES: usize = 64;
 
 /// The duration stored in an MP4/MOV/M4A header, or `None` if there is none to read cheaply.
-pub fn mp4_duration<R: Read + Seek>(r: &mut R) -> Option<Duration> {
+pub fn duration<R: Read + Seek>(r: &mut R) -> Option<Duration> {
     let file_len = r.seek(SeekFrom::End(0)).ok()?;
     let mut pos = 0u64;
     for _ in 0..MAX_BOXES {
@@ -101,20 +101,20 @@ mod tests {
         let mut file = boxed(b"ftyp", b"isom\0\0\0\0");
         file.extend(boxed(b"mdat", &[7u8; 5000]));
         file.extend(boxed(b"moov", &boxed(b"mvhd", &mvhd)));
-        let d = mp4_duration(&mut Cursor::new(file)).unwrap();
+        let d = duration(&mut Cursor::new(file)).unwrap();
         assert_eq!(d, Duration::from_millis(12_500));
     }
 
     #[test]
     fn garbage_gives_none() {
         assert_eq!(
-            mp4_duration(&mut Cursor::new(b"RIFF....AVI LIST".to_vec())),
+            duration(&mut Cursor::new(b"RIFF....AVI LIST".to_vec())),
             None
         );
-        assert_eq!(mp4_duration(&mut Cursor::new(vec![0u8; 3])), None);
+        assert_eq!(duration(&mut Cursor::new(vec![0u8; 3])), None);
         // A box claiming to be shorter than its header must not loop forever.
         let mut bad = 4u32.to_be_bytes().to_vec();
         bad.extend_from_slice(b"free");
-        assert_eq!(mp4_duration(&mut Cursor::new(bad)), None);
+        assert_eq!(duration(&mut Cursor::new(bad)), None);
     }
 }
