@@ -6,7 +6,9 @@
   const key = 'homestream:pos:' + v.dataset.key;
   const warn = document.getElementById('unsupported');
   const unsupported = () => { warn.hidden = false; };
-  if (v.canPlayType && v.dataset.type && v.canPlayType(v.dataset.type.split(';')[0]) === '') unsupported();
+  // Only a failed load says so: canPlayType answers '' for containers Chromium plays well
+  // (video/quicktime), and 'maybe' for ones whose codec it then cannot decode.
+  if (v.error) unsupported();
   v.addEventListener('error', unsupported);
 
   // Resume from the last position unless the file was (nearly) finished.

@@ -1,6 +1,7 @@
 // Usage: node library_play.mjs BASE_URL
 // Opens the home page, follows the first video link, plays, seeks to 60 %, plays on; then opens
-// an AVI's page. Prints what it saw, including the status of every /media/ response.
+// an AVI's page (a message and a download link) and a MOV's (it plays, no message). Prints what
+// it saw, including the status of every /media/ response.
 import { run } from './lib.mjs';
 
 const base = process.argv[2];
@@ -26,5 +27,11 @@ await run(async (page) => {
   await page.goto(base + 'watch/broken.avi');
   await page.waitForFunction(() => !document.getElementById('unsupported').hidden, null, { timeout: 15000 });
   const download = await page.$eval('a[download]', (a) => a.getAttribute('href'));
-  return { href, first, target, after, warningShown, mediaStatuses: media, avi: { warningShown: true, download } };
+
+  // A QuickTime file: canPlayType('video/quicktime') is '' in Chromium, yet it plays it.
+  await page.goto(base + 'watch/clip.mov');
+  await page.evaluate(() => { const v = document.getElementById('player'); v.muted = true; return v.play(); });
+  await page.waitForFunction(() => document.getElementById('player').currentTime > 0.5, null, { timeout: 30000 });
+  const mov = await page.evaluate(() => ({ width: document.getElementById('player').videoWidth, warningShown: !document.getElementById('unsupported').hidden }));
+  return { href, first, target, after, warningShown, mediaStatuses: media, avi: { warningShown: true, download }, mov };
 });

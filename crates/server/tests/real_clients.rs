@@ -14,6 +14,7 @@ fn fixture() -> tempfile::TempDir {
     )
     .unwrap();
     std::fs::write(dir.path().join("broken.avi"), b"RIFF\0\0\0\0AVI not really").unwrap();
+    common::make_clip(&dir.path().join("clip.mov"), 3, true);
     dir
 }
 
@@ -54,6 +55,11 @@ async fn chromium_plays_and_seeks_a_library_video() {
         "{statuses:?}"
     );
     assert_eq!(seen["avi"]["download"], "/media/broken.avi");
+    assert_eq!(seen["mov"]["width"], 320, "{seen}");
+    assert_eq!(
+        seen["mov"]["warningShown"], false,
+        "a MOV Chromium plays is not called unplayable: {seen}"
+    );
     server.shutdown().await;
 }
 
