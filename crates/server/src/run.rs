@@ -229,8 +229,15 @@ impl Conn {
             .serve_connection_with_upgrades(TokioIo::new(stream), svc)
             .into_owned();
         if let Err(e) = watcher.watch(conn).await {
-            // Resets and half-closed sockets are how media clients leave.
-            tracing::debug!("connection from {peer} ended: {e}");
+            match e.downcast_ref::<hyper::Error>() {
+                // hyper answered 400 / 431 itself, before any route saw a request: still one
+                // line, like every other request.
+                Some(h) if h.is_parse() || h.is_parse_too_large() => {
+                    tracing::info!(target: "homestream::request", "{peer} bad request refused: {h}");
+                }
+                // Resets, half-closed sockets and idle keep-alive timeouts are how clients leave.
+                _ => tracing::debug!("connection from {peer} ended: {e}"),
+            }
         }
     }
 }

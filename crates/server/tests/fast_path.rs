@@ -332,22 +332,40 @@ async fn the_request_log_counts_the_bytes_that_went_out() {
             assert_eq!(r.status, *status, "{path}");
             drop(s);
             let want = format!("GET {path} {status} {}B", r.body.len());
-            let mut line = None;
-            for _ in 0..100 {
-                let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
-                line = text
-                    .lines()
-                    .find(|l| l.contains(&format!("GET {path} ")))
-                    .map(str::to_string);
-                if line.is_some() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            let line = line.unwrap_or_else(|| panic!("no log line for {path}"));
+            let line = logs.line_with(&format!("GET {path} ")).await;
             assert!(line.contains(&want), "want {want:?} in {line}");
             assert!(!line.contains("aborted"), "{line}");
         }
+        // Requests hyper refuses before routing (400, 431) are logged too.
+        for (bad, status) in [
+            ("GARBAGE\r\n\r\n".to_string(), 400),
+            (
+                get("/", &format!("Cookie: {}\r\n", "x".repeat(70_000))),
+                431,
+            ),
+        ] {
+            let mut s = connect(server.local_addr);
+            let me = s.local_addr().unwrap();
+            s.write_all(bad.as_bytes()).unwrap();
+            let r = read_response(&mut s, &mut Vec::new(), false);
+            assert_eq!(r.status, status);
+            let line = logs.line_with(&format!("{me} bad request refused")).await;
+            assert!(line.contains("INFO"), "{line}");
+        }
         server.shutdown().await;
+    }
+}
+
+impl Captured {
+    /// The first log line holding `needle`, waiting up to 2 s for it to be written.
+    async fn line_with(&self, needle: &str) -> String {
+        for _ in 0..100 {
+            let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
+            if let Some(l) = text.lines().find(|l| l.contains(needle)) {
+                return l.to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no log line with {needle:?}")
     }
 }
