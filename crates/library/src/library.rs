@@ -1,7 +1,7 @@
 //! The served folders and what a URL path resolves to.
 
 use crate::Error;
-use crate::duration::header_duration;
+use crate::duration::header_reader;
 use crate::kind::{MediaKind, kind_of};
 use crate::path::decode_url_path;
 use crate::subtitles::sidecars_for;
@@ -42,6 +42,19 @@ impl Root {
         match &self.only {
             None => true,
             Some(file) => name == file || !sidecars_for(file, &[name.to_string()]).is_empty(),
+        }
+    }
+
+    /// A root as a line of the top listing (several roots). A served file's root is its
+    /// folder, which lists just that file.
+    fn entry(&self) -> Entry {
+        Entry {
+            name: self.name.clone(),
+            url_path: encode_segments(std::slice::from_ref(&self.name)),
+            is_dir: true,
+            kind: MediaKind::Other,
+            size: 0,
+            duration_secs: None,
         }
     }
 }
@@ -207,7 +220,7 @@ impl Library {
             (Some(root), Resolved::Top) => (root, root.path.clone()),
             (Some(root), Resolved::Dir(d)) => (root, d),
             (None, _) => {
-                let entries = self.roots.iter().map(|r| self.root_entry(r)).collect();
+                let entries = self.roots.iter().map(Root::entry).collect();
                 return Ok(Listing { url_path, entries });
             }
         };
@@ -261,27 +274,9 @@ impl Library {
         Ok(Listing { url_path, entries })
     }
 
-    /// A root as a line of the top listing (several roots). A served file's root is its
-    /// folder, which lists just that file.
-    fn root_entry(&self, r: &Root) -> Entry {
-        Entry {
-            name: r.name.clone(),
-            url_path: encode_segments(std::slice::from_ref(&r.name)),
-            is_dir: true,
-            kind: MediaKind::Other,
-            size: 0,
-            duration_secs: None,
-        }
-    }
-
     fn duration(&self, path: &Path, meta: &std::fs::Metadata) -> Option<Duration> {
         let lower = path.extension()?.to_string_lossy().to_ascii_lowercase();
-        if !matches!(
-            lower.as_str(),
-            "mp4" | "m4v" | "mov" | "m4a" | "mkv" | "webm" | "mka" | "flac" | "wav"
-        ) {
-            return None;
-        }
+        let read = header_reader(&lower)?;
         let mtime = meta.modified().ok()?;
         let mut cache = self.durations.lock().ok()?;
         if let Some((t, len, d)) = cache.get(path)
@@ -292,7 +287,7 @@ impl Library {
         }
         let d = std::fs::File::open(path)
             .ok()
-            .and_then(|f| header_duration(&lower, &mut std::io::BufReader::with_capacity(4096, f)));
+            .and_then(|f| read(&mut std::io::BufReader::with_capacity(4096, f)));
         if cache.len() >= DURATION_CACHE_MAX {
             cache.clear();
         }

@@ -14,21 +14,25 @@ mod wav;
 use std::io::{Read, Seek};
 use std::time::Duration;
 
-/// The duration a file's header states, by file extension (lower case); `None` when the
-/// format has none to read cheaply, or the header is damaged.
-pub fn header_duration<R: Read + Seek>(extension: &str, r: &mut R) -> Option<Duration> {
-    let d = match extension {
-        "mp4" | "m4v" | "mov" | "m4a" => mp4::duration(r),
-        "mkv" | "webm" | "mka" => matroska::duration(r),
-        "flac" => flac::duration(r),
-        "wav" => wav::duration(r),
-        _ => None,
-    }?;
-    // A header may say anything; a year is more than any real file, and NaN is nothing.
-    (d <= Duration::from_secs(366 * 24 * 3600)).then_some(d)
+/// Reads the duration from a file's header.
+pub type HeaderReader<R> = fn(&mut R) -> Option<Duration>;
+
+/// The header reader for files with this extension (lower case), if their format states a
+/// duration cheaply; it gives `None` when the header is damaged or has none.
+pub fn header_reader<R: Read + Seek>(extension: &str) -> Option<HeaderReader<R>> {
+    Some(match extension {
+        "mp4" | "m4v" | "mov" | "m4a" => mp4::duration,
+        "mkv" | "webm" | "mka" => matroska::duration,
+        "flac" => flac::duration,
+        "wav" => wav::duration,
+        _ => return None,
+    })
 }
 
-/// Seconds as a Duration, for finite non-negative values only.
+/// Seconds as a Duration, for what a real file could say: finite, not negative, and under a
+/// year (a header may say anything).
 fn secs(s: f64) -> Option<Duration> {
-    Duration::try_from_secs_f64(s).ok()
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(366 * 24 * 3600))
 }

@@ -2,6 +2,7 @@
 //! (ISO/IEC 14496-12 §8.2.2), found by walking top-level box headers with seeks, so even a
 //! file whose `moov` sits at the end costs a handful of small reads.
 
+use super::secs;
 use std::io::{Read, Seek, SeekFrom};
 use std::time::Duration;
 
@@ -61,9 +62,7 @@ fn mvhd_in(moov: &[u8]) -> Option<Duration> {
             if timescale == 0 || duration == u64::MAX || duration == u64::from(u32::MAX) {
                 return None;
             }
-            return Some(Duration::from_secs_f64(
-                duration as f64 / f64::from(timescale),
-            ));
+            return secs(duration as f64 / f64::from(timescale));
         }
         if size < 8 {
             return None;
