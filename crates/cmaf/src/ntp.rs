@@ -31,8 +31,9 @@ pub fn ntp_from_system_time(t: SystemTime) -> u64 {
 }
 
 /// The wall-clock time of an NTP timestamp. As RFC 4330 §3 suggests, seconds with the top bit
-/// clear are read as era 1, so the timestamps [`ntp_from_system_time`] writes for 1968-2104
-/// read back as they were written (to the nanosecond).
+/// clear are read as era 1, so the timestamps [`ntp_from_system_time`] writes
+/// read back as they were written (to the nanosecond): from 1968-01-20 03:14:08 UTC (Unix
+/// -61505152) up to 2104-02-26 09:42:24 (Unix 4233462144, exclusive).
 pub fn system_time_from_ntp(ntp: u64) -> SystemTime {
     let secs = ntp >> 32;
     let frac = ntp & 0xffff_ffff;
