@@ -14,7 +14,10 @@ use std::time::SystemTime;
 /// One sample (a video access unit in length-prefixed form, or one Opus packet).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sample {
-    /// Duration in the track's timescale (90 kHz video, 48 kHz Opus).
+    /// Duration in the track's timescale (90 kHz video, 48 kHz Opus). A live frame's real
+    /// duration is known only when the next one arrives; give the nominal frame interval
+    /// (3000 at 30 fps): each fragment's `tfdt` carries the true decode time, so a wrong
+    /// estimate only moves where the previous frame ends, never accumulates.
     pub duration: u32,
     /// The sample's bytes: for H.264 the output of [`crate::h264::to_avcc`].
     pub data: Bytes,

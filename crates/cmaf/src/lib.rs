@@ -40,6 +40,33 @@
 //! * mdat
 //! ```
 //!
+//! Use, once per stream:
+//!
+//! ```
+//! use homestream_cmaf::{h264, AvcConfig, Codec, Fragmenter, OpusConfig, Sample, Track};
+//! use std::time::SystemTime;
+//!
+//! # fn main() -> Result<(), homestream_cmaf::CmafError> {
+//! // An IDR access unit as openh264 gives it: SPS, PPS, slice, in Annex B.
+//! let sps = include_bytes!("../testdata/x264-baseline-1280x720.sps");
+//! let pps = include_bytes!("../testdata/x264-baseline-1280x720.pps");
+//! let idr = [&[0, 0, 0, 1][..], sps, &[0, 0, 0, 1], pps, &[0, 0, 0, 1, 0x65, 0x88, 0x84]].concat();
+//!
+//! let tracks = [
+//!     Track { id: 1, codec: Codec::H264(AvcConfig::from_access_unit(&idr)?) },
+//!     Track { id: 2, codec: Codec::Opus(OpusConfig::new(1, 312)?) },
+//! ];
+//! let init = homestream_cmaf::init_segment(&tracks)?; // every viewer gets this first
+//! assert_eq!(homestream_cmaf::mime_type(&tracks), r#"video/mp4; codecs="avc1.42C01F,opus""#);
+//!
+//! let mut fragmenter = Fragmenter::new();
+//! let frame = Sample { duration: 3000, data: h264::to_avcc(&idr)?, is_sync: h264::contains_idr(&idr) };
+//! let fragment = fragmenter.fragment(1, 0, &[frame], SystemTime::now())?; // 90 kHz decode time
+//! # assert!(init.len() > 0 && fragment.len() > 0);
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Why the boxes are written by hand rather than with `mp4-atom`: the output is a handful of
 //! boxes, written per frame on the hot path, and the fragment's `trun` data offset must point
 //! exactly at the `mdat` payload. Small functions with one `const` per fixed box can be checked

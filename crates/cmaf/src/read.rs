@@ -350,7 +350,23 @@ pub fn read_trun(body: &[u8]) -> Result<Trun, CmafError> {
             field: "trun samples",
         });
     }
-    let mut samples = Vec::with_capacity(if per_sample > 0 { count as usize } else { 0 });
+    if per_sample == 0 {
+        // Every field comes from tfhd/trex defaults: nothing in the body bounds the count,
+        // so keep at most 2^16 (empty) entries.
+        let empty = TrunSample {
+            duration: None,
+            size: None,
+            flags: None,
+            composition_time_offset: None,
+        };
+        return Ok(Trun {
+            flags,
+            data_offset,
+            first_sample_flags,
+            samples: vec![empty; (count as usize).min(1 << 16)],
+        });
+    }
+    let mut samples = Vec::with_capacity(count as usize);
     for _ in 0..count {
         let mut opt = |bit: u32, field| -> Result<Option<u32>, CmafError> {
             if flags & bit != 0 {
@@ -375,10 +391,6 @@ pub fn read_trun(body: &[u8]) -> Result<Trun, CmafError> {
             flags: sflags,
             composition_time_offset: cto,
         });
-        if per_sample == 0 && samples.len() >= 1 << 16 {
-            // Entries of zero bytes: nothing bounds the count, so cap what is kept.
-            break;
-        }
     }
     Ok(Trun {
         flags,
@@ -386,4 +398,47 @@ pub fn read_trun(body: &[u8]) -> Result<Trun, CmafError> {
         first_sample_flags,
         samples,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trun_counts_are_bounded_by_the_body() {
+        // flags 0x300 (duration + size): 8 bytes a sample, but the body holds none.
+        let body = [0, 0, 0x03, 0x00, 0xff, 0xff, 0xff, 0xff];
+        assert!(matches!(read_trun(&body), Err(CmafError::Truncated { .. })));
+        // No per-sample fields: a huge count keeps 2^16 entries, not 2^32.
+        let body = [0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff];
+        assert_eq!(read_trun(&body).unwrap().samples.len(), 1 << 16);
+    }
+
+    #[test]
+    fn box_sizes_are_checked() {
+        // size 4 < header; size past the end; largesize; size 0 to the end.
+        assert!(
+            boxes(&[0, 0, 0, 4, b'f', b'r', b'e', b'e'])
+                .next()
+                .unwrap()
+                .is_err()
+        );
+        assert!(
+            boxes(&[0, 0, 0, 9, b'f', b'r', b'e', b'e'])
+                .next()
+                .unwrap()
+                .is_err()
+        );
+        let large = [
+            0, 0, 0, 1, b'm', b'd', b'a', b't', 0, 0, 0, 0, 0, 0, 0, 17, 42,
+        ];
+        let b = boxes(&large).next().unwrap().unwrap();
+        assert_eq!((b.fourcc, b.body), (*b"mdat", &[42][..]));
+        let to_end = [0, 0, 0, 0, b'm', b'd', b'a', b't', 1, 2];
+        assert_eq!(boxes(&to_end).next().unwrap().unwrap().body, [1, 2]);
+        // After an error the iterator stops.
+        let mut it = boxes(&[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 8, b'f', b'r', b'e', b'e']);
+        assert!(it.next().unwrap().is_err());
+        assert!(it.next().is_none());
+    }
 }

@@ -23,11 +23,16 @@ fn walk(data: &[u8], depth: usize) {
             assert!(t.samples.len() <= b.body.len().max(1 << 16));
         }
         if depth < 8 {
+            // Every box as a container, and the boxes that hold children after fields
+            // (stsd/dref after entry_count, avc1 and Opus after their sample entry fields).
             walk(b.body, depth + 1);
-            // stsd/dref-like: children after a FullBox header and entry_count.
-            for child in b.children_after(8).flatten() {
-                walk(child.raw, depth + 1);
-            }
+            let skip = match &b.fourcc {
+                b"stsd" | b"dref" => 8,
+                b"avc1" => 78,
+                b"Opus" => 28,
+                _ => continue,
+            };
+            walk(b.body.get(skip..).unwrap_or(&[]), depth + 1);
         }
     }
 }
