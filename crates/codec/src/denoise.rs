@@ -1,0 +1,1 @@
+//! Noise suppression (placeholder until the next commit).

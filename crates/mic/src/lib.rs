@@ -1,0 +1,1 @@
+//! Microphones by friendly name (the API lands in the next commits).
