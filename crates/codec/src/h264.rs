@@ -14,7 +14,8 @@
 //! `source` feature). That build compiles the x86 assembly kernels with `nasm` if it finds one
 //! (the `NASM` environment variable, else `nasm` on `PATH`), and silently falls back to plain C
 //! if there is none or it fails; `OPENH264_NO_ASM` forces the C build. The assembly is 3-4x
-//! faster (see the crate README for numbers), and is a build-time need only.
+//! faster (see the crate README for numbers), and is a build-time need only. The build script
+//! does not notice nasm being installed later: rebuild `openh264-sys2` then.
 //!
 //! Two OpenH264 defaults are wrong for live streaming and are overridden here: frame skipping
 //! (on by default: under rate pressure it returns *empty* access units) and the intra period

@@ -15,11 +15,13 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod denoise;
 mod error;
 pub mod h264;
 pub mod opus;
 pub mod pixels;
 
+pub use denoise::Denoiser;
 pub use error::CodecError;
 pub use h264::{EncodedVideo, H264Config, H264Encoder, VideoEncoder};
 pub use opus::{AudioEncoder, OpusConfig, OpusEncoder};
