@@ -9,9 +9,9 @@ need_pkgs=()
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
 command -v node >/dev/null || need_pkgs+=(nodejs npm)
-# nasm: OpenH264's assembly kernels (3x faster encoding); ALSA headers: the mic crate's cpal.
-command -v nasm >/dev/null || need_pkgs+=(nasm)
+# Build-time: ALSA headers for the microphone feature (cpal), nasm for openh264's fast paths.
 dpkg -s libasound2-dev >/dev/null 2>&1 || need_pkgs+=(libasound2-dev)
+command -v nasm >/dev/null || need_pkgs+=(nasm)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing ${need_pkgs[*]} ..." >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -22,6 +22,5 @@ fi
 # playwright-core drives Debian's chromium; it downloads no browser of its own.
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
-cargo test --workspace --locked "$@"
-# Real microphones sit behind a feature (no ALSA headers needed for a plain build): test it too.
-cargo test -p homestream-mic --features cpal --locked "$@"
+# With microphones (the `mic` feature) on: that is what users who install the package get.
+cargo test --workspace --locked --features homestream/mic "$@"

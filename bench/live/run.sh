@@ -35,7 +35,7 @@ command -v ffmpeg >/dev/null || { echo "ffmpeg is required" >&2; exit 1; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 echo "== building (release)" >&2
-cargo build --release -q -p homestream-live --example live_serve --example live_load
+cargo build --release -q -p homestream-live-http --example live_serve --example live_load
 SERVER=${SERVER:-example}
 [ "$SERVER" = binary ] && cargo build --release -q -p homestream
 SERVE=$TARGET/release/examples/live_serve

@@ -20,7 +20,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "N")]
     pub port: Option<u16>,
     /// A live stream, NAME=SOURCE: test[:WxH@FPS], jpegs:DIR[@FPS], camera:INDEX|NAME[@WxH@FPS],
-    /// mjpeg:URL (repeatable)
+    /// mjpeg:URL; add sound with +mic:NAME|default[?denoise=on], H.264 options with
+    /// ?bitrate=2M&keyint=1 (repeatable)
     #[arg(long = "live", value_name = "NAME=SOURCE")]
     pub live: Vec<LiveSpec>,
     /// Require a login; accounts come from this users file (make it with `homestream user add`)

@@ -1,4 +1,4 @@
-//! One clock for all media timestamps (ARCHITECTURE.md: "one clock for all media timestamps").
+//! One clock for all media timestamps (docs/architecture.md), for video and sound alike.
 //!
 //! The wall-clock capture time of a unit is derived from the monotonic clock and one wall-clock
 //! reading taken at start, so `captured` and `pts` never disagree and never jump backwards.
@@ -41,6 +41,11 @@ pub fn at(instant: Instant) -> Stamp {
         pts,
         wall: e.system + pts,
     }
+}
+
+/// The wall-clock time of a `pts`.
+pub fn wall_of(pts: Duration) -> SystemTime {
+    epoch().system + pts
 }
 
 /// The monotonic instant of a `pts`.

@@ -45,14 +45,22 @@ pub enum LiveError {
     /// Bytes that should be a JPEG are not.
     #[error("frame is not a JPEG")]
     NotJpeg,
-    /// JPEG encoding failed.
-    #[error("JPEG encoding failed: {0}")]
+    /// Encoding or packaging failed (JPEG, H.264, Opus, CMAF: the message says which).
+    #[error("encoding failed: {0}")]
     Encode(String),
     /// A camera could not be found or used.
     #[error("camera {camera}: {reason}")]
     Camera {
         /// Which camera.
         camera: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A microphone could not be found or used.
+    #[error("microphone {mic}: {reason}")]
+    Mic {
+        /// Which microphone.
+        mic: String,
         /// What went wrong.
         reason: String,
     },

@@ -8,6 +8,7 @@
 
 use crate::unit::MediaUnit;
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
@@ -47,6 +48,8 @@ struct Inner {
     ring: Mutex<Ring>,
     capacity: usize,
     newest: watch::Sender<u64>,
+    /// Payload bytes ever published (for bitrates).
+    bytes: AtomicU64,
 }
 
 /// A fan-out point for one stream's units. Cheap to clone (a handle).
@@ -76,6 +79,7 @@ impl Hub {
                 }),
                 capacity: capacity.max(1),
                 newest,
+                bytes: AtomicU64::new(0),
             }),
         }
     }
@@ -89,6 +93,9 @@ impl Hub {
     /// Adds a unit; its `seq` is overwritten with the hub's next sequence number, which is
     /// returned. The oldest unit leaves the ring when it is full (policy: drop oldest).
     pub fn publish(&self, mut unit: MediaUnit) -> u64 {
+        self.inner
+            .bytes
+            .fetch_add(unit.payload.len() as u64, Ordering::Relaxed);
         let seq = {
             let mut ring = self.ring();
             unit.seq = ring.next_seq;
@@ -119,6 +126,16 @@ impl Hub {
     /// The newest unit, if any.
     pub fn latest(&self) -> Option<Arc<MediaUnit>> {
         self.ring().units.back().cloned()
+    }
+
+    /// The newest keyframe held, if any.
+    pub fn latest_keyframe(&self) -> Option<Arc<MediaUnit>> {
+        self.ring().units.iter().rev().find(|u| u.keyframe).cloned()
+    }
+
+    /// Payload bytes published since the hub was made.
+    pub fn bytes_published(&self) -> u64 {
+        self.inner.bytes.load(Ordering::Relaxed)
     }
 
     /// The sequence number the next published unit will get.
@@ -266,6 +283,13 @@ impl Cursor {
                 return Err(HubError::Closed);
             }
         }
+    }
+
+    /// Skips everything published so far and waits for the next keyframe (a viewer that
+    /// asked the encoder for a fresh one). Only for [`LagPolicy::SkipToKeyframe`] cursors.
+    pub fn wait_for_keyframe(&mut self) {
+        self.skip_to_end();
+        self.need_keyframe = true;
     }
 
     /// Skips everything published so far: the next unit returned is newer than now.

@@ -1,14 +1,9 @@
-//! The named live streams a server runs, and the routes that serve them.
+//! The named live streams a server runs (the table; their HTTP routes are in `homestream-live-http`).
 
 use crate::error::LiveError;
-use crate::http::{self, LiveQuery};
-use crate::source::SourceSpec;
+use crate::spec::StreamSpec;
 use crate::status;
 use crate::stream::Stream;
-use axum::extract::{Path, Query};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{MethodRouter, get};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -32,7 +27,7 @@ impl std::str::FromStr for LiveSpec {
                 "--live {s:?}: NAME must be 1-64 letters, digits, '-' or '_'"
             ));
         }
-        source.parse::<SourceSpec>().map_err(|e| e.to_string())?;
+        source.parse::<StreamSpec>().map_err(|e| e.to_string())?;
         Ok(LiveSpec {
             name: name.to_string(),
             source: source.to_string(),
@@ -102,14 +97,14 @@ impl LiveRegistry {
             if streams.iter().any(|t| t.name == s.name) {
                 return Err(LiveError::DuplicateName(s.name.clone()));
             }
-            let spec: SourceSpec = s.source.parse()?;
+            let spec: StreamSpec = s.source.parse()?;
             tracing::info!(stream = %s.name, source = %spec.describe(), "live stream configured");
             streams.push(Stream::new(
                 s.name.clone(),
                 spec,
                 opts.grace,
                 runtime.clone(),
-            ));
+            )?);
         }
         Ok(Arc::new(LiveRegistry {
             streams,
@@ -149,112 +144,4 @@ impl LiveRegistry {
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
-
-    /// Routes under `/live/` (absolute axum paths such as `/live/{name}/stream.mjpg`), each
-    /// with its handlers. The server registers them one by one so that its route table (and the
-    /// auth gate's test that walks it) sees every one.
-    pub fn routes(self: &Arc<Self>) -> Vec<(&'static str, MethodRouter)> {
-        let page = {
-            let reg = self.clone();
-            get(
-                move |Path(name): Path<String>, Query(q): Query<LiveQuery>| async move {
-                    let Some(s) = reg.stream(&name) else {
-                        return not_found(&name);
-                    };
-                    match q.action.as_deref() {
-                        Some("stream") => match http::parse_fps(&q) {
-                            Ok(fps) => http::mjpeg::respond(s, fps),
-                            Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
-                        },
-                        Some("snapshot") => http::snapshot::respond(s).await,
-                        None | Some("") => http::page::respond(&name),
-                        Some(other) => (
-                            StatusCode::BAD_REQUEST,
-                            format!("unknown action {other:?}; use stream or snapshot\n"),
-                        )
-                            .into_response(),
-                    }
-                },
-            )
-        };
-        let stream = {
-            let reg = self.clone();
-            get(
-                move |Path(name): Path<String>, Query(q): Query<LiveQuery>| async move {
-                    let Some(s) = reg.stream(&name) else {
-                        return not_found(&name);
-                    };
-                    match http::parse_fps(&q) {
-                        Ok(fps) => http::mjpeg::respond(s, fps),
-                        Err(e) => (StatusCode::BAD_REQUEST, e).into_response(),
-                    }
-                },
-            )
-        };
-        let snapshot = {
-            let reg = self.clone();
-            get(move |Path(name): Path<String>| async move {
-                match reg.stream(&name) {
-                    Some(s) => http::snapshot::respond(s).await,
-                    None => not_found(&name),
-                }
-            })
-        };
-        let status = {
-            let reg = self.clone();
-            get(move |Path(name): Path<String>| async move {
-                match reg.stream(&name) {
-                    Some(s) => (
-                        [(header::CACHE_CONTROL, "no-store")],
-                        axum::Json(status::stream_status(s)),
-                    )
-                        .into_response(),
-                    None => not_found(&name),
-                }
-            })
-        };
-        let slash = {
-            let reg = self.clone();
-            get(move |Path(name): Path<String>| async move {
-                match reg.stream(&name) {
-                    Some(_) => Redirect::permanent(&format!("/live/{name}/")).into_response(),
-                    None => not_found(&name),
-                }
-            })
-        };
-        vec![
-            ("/live/{name}", slash),
-            ("/live/{name}/", page),
-            ("/live/{name}/stream.mjpg", stream),
-            ("/live/{name}/snapshot.jpg", snapshot),
-            ("/live/{name}/status.json", status),
-        ]
-    }
-
-    /// An axum router with just the live routes plus `/api/status` (for examples, tests and
-    /// benchmarks; the real server registers [`LiveRegistry::routes`] itself).
-    pub fn router(self: &Arc<Self>) -> axum::Router {
-        let mut r = axum::Router::new();
-        for (path, mr) in self.routes() {
-            r = r.route(path, mr);
-        }
-        let reg = self.clone();
-        r.route(
-            "/api/status",
-            get(move || async move {
-                axum::Json(serde_json::json!({
-                    "uptime_secs": reg.uptime().as_secs(),
-                    "streams": reg.status(),
-                }))
-            }),
-        )
-    }
-}
-
-fn not_found(name: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        format!("no live stream named {name:?}\n"),
-    )
-        .into_response()
 }

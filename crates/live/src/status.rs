@@ -1,4 +1,4 @@
-//! The JSON a stream contributes to `/api/status` and to its own `status.json`.
+//! The JSON a stream contributes to `/api/status` and to its own `status.json` (one shape).
 
 use crate::stream::{Stream, lock};
 use serde_json::{Value, json};
@@ -23,8 +23,22 @@ pub fn stream_status(s: &Stream) -> Value {
             })
         })
         .collect();
+    let mut per_transport = serde_json::Map::new();
+    for v in &viewers {
+        let n = per_transport
+            .entry(v.transport)
+            .or_insert(Value::from(0u64));
+        *n = Value::from(n.as_u64().unwrap_or(0) + 1);
+    }
+    let init = s.av.current_init();
     json!({
         "name": s.name,
+        "codecs": init.as_ref().map(|i| i.codecs.clone()),
+        "mime": init.as_ref().map(|i| i.mime.clone()),
+        "audio": s.spec.audio.is_some(),
+        "video_kbps": round2(h.video_bps / 1000.0),
+        "audio_kbps": round2(h.audio_bps / 1000.0),
+        "viewers_by_transport": per_transport,
         "source": s.spec.describe(),
         "state": h.state,
         "last_error": h.last_error,
@@ -42,6 +56,7 @@ pub fn stream_status(s: &Stream) -> Value {
             "page": format!("/live/{}/", s.name),
             "mjpeg": format!("/live/{}/stream.mjpg", s.name),
             "snapshot": format!("/live/{}/snapshot.jpg", s.name),
+            "ws": format!("/live/{}/ws", s.name),
         },
     })
 }

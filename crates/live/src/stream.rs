@@ -4,10 +4,17 @@
 //! period without any. A source that fails is replaced by "no signal" frames (one a second)
 //! while it is reopened with backoff, so viewers stay connected and see it come back.
 
+use crate::av::AvOutputs;
 use crate::clock;
+use crate::encode::audio::{self, AudioJob};
+use crate::encode::package::Packager;
+use crate::encode::video::{VideoEncode, jpeg_of};
 use crate::hub::{Hub, LagPolicy};
-use crate::source::{Frame, FrameSource, SourceSpec, test_pattern};
+use crate::source::{Frame, FrameSource, test_pattern};
+use crate::spec::StreamSpec;
 use crate::unit::{MediaKind, MediaUnit};
+use bytes::Bytes;
+use homestream_codec::AudioEncoder;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -46,6 +53,11 @@ pub(crate) struct Health {
     pub size: Option<(u16, u16)>,
     pub fps_in: f64,
     pub frames_in: u64,
+    /// Encoded bitrates over the last second, bits per second.
+    pub video_bps: f64,
+    pub audio_bps: f64,
+    pub video_bytes_at_tick: u64,
+    pub audio_bytes_at_tick: u64,
 }
 
 /// Counters of one connected viewer, shared between its response body and `/api/status`.
@@ -80,9 +92,12 @@ pub struct Stream {
     /// Name in URLs.
     pub name: String,
     /// Its source.
-    pub spec: SourceSpec,
-    /// Where its units fan out.
+    pub spec: StreamSpec,
+    /// Where its JPEG frames fan out (MJPEG viewers, snapshots).
     pub hub: Hub,
+    /// Its encoded outputs (H.264, Opus, CMAF).
+    pub av: AvOutputs,
+    packager: Mutex<Packager>,
     grace: Duration,
     runtime: Option<tokio::runtime::Handle>,
     demand: AtomicUsize,
@@ -136,12 +151,24 @@ impl Drop for ViewerHandle {
 impl Stream {
     pub(crate) fn new(
         name: String,
-        spec: SourceSpec,
+        spec: StreamSpec,
         grace: Duration,
         runtime: Option<tokio::runtime::Handle>,
-    ) -> Arc<Self> {
-        Arc::new(Stream {
+    ) -> Result<Arc<Self>, crate::LiveError> {
+        let opus = match &spec.audio {
+            Some(_) => {
+                let pre_skip = audio::opus_encoder(spec.audio_bitrate_bps)?.pre_skip();
+                Some(
+                    homestream_cmaf::OpusConfig::new(1, pre_skip)
+                        .map_err(|e| crate::LiveError::Encode(format!("opus: {e}")))?,
+                )
+            }
+            None => None,
+        };
+        Ok(Arc::new(Stream {
             name,
+            av: AvOutputs::new(spec.audio.is_some()),
+            packager: Mutex::new(Packager::new(opus)),
             spec,
             hub: Hub::new(HUB_CAPACITY),
             grace,
@@ -157,8 +184,12 @@ impl Stream {
                 size: None,
                 fps_in: 0.0,
                 frames_in: 0,
+                video_bps: 0.0,
+                audio_bps: 0.0,
+                video_bytes_at_tick: 0,
+                audio_bytes_at_tick: 0,
             }),
-        })
+        }))
     }
 
     /// Opens the source if it is not running and keeps it open while the guard lives.
@@ -232,7 +263,53 @@ impl Stream {
             .ok()
     }
 
-    fn publish(&self, frame: Frame) {
+    /// Hands a frame to every output that has consumers: JPEG for MJPEG viewers and
+    /// snapshots, H.264 (and its CMAF fragment) for the rest. Each at most once.
+    fn emit(&self, frame: &Frame, video: &mut VideoEncode, last_error: &mut Option<String>) {
+        let mut report = |e: crate::LiveError| {
+            let e = e.to_string();
+            if last_error.as_deref() != Some(e.as_str()) {
+                tracing::warn!(stream = %self.name, error = %e, "frame not encoded");
+                *last_error = Some(e);
+            }
+        };
+        if self.hub.consumers() > 0 {
+            match jpeg_of(frame) {
+                Ok(jpeg) => self.publish_jpeg(frame, jpeg),
+                Err(e) => report(e),
+            }
+        }
+        if !self.av.video_wanted() {
+            video.idle();
+            return;
+        }
+        let force = self.av.take_keyframe_request();
+        let encoded = match video.encode(frame, force) {
+            Ok(e) => e,
+            Err(e) => return report(e),
+        };
+        self.av.video.publish(MediaUnit {
+            seq: 0,
+            kind: MediaKind::H264,
+            keyframe: encoded.keyframe,
+            captured: frame.captured.wall,
+            pts: frame.captured.pts,
+            payload: encoded.annexb.clone(),
+        });
+        let packaged = lock(&self.packager).video(
+            &self.av,
+            &encoded.annexb,
+            encoded.keyframe,
+            frame.captured.pts,
+            encoded.duration,
+            frame.captured.wall,
+        );
+        if let Err(e) = packaged {
+            report(e);
+        }
+    }
+
+    fn publish_jpeg(&self, frame: &Frame, jpeg: Bytes) {
         self.hub.publish(MediaUnit {
             seq: 0,
             kind: MediaKind::Jpeg {
@@ -242,7 +319,7 @@ impl Stream {
             keyframe: true,
             captured: frame.captured.wall,
             pts: frame.captured.pts,
-            payload: frame.jpeg,
+            payload: jpeg,
         });
     }
 
@@ -277,6 +354,25 @@ impl Stream {
     fn supervise(self: Arc<Self>) {
         let what = self.spec.describe();
         tracing::info!(stream = %self.name, source = %what, "source opening");
+        // The stream's time origin: the test pattern's frames and its tone count from it.
+        let start = Instant::now();
+        let stop_audio = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let audio_thread = self.spec.audio.clone().and_then(|spec| {
+            let job = AudioJob {
+                name: self.name.clone(),
+                spec,
+                bitrate_bps: self.spec.audio_bitrate_bps,
+                start,
+            };
+            let (me, stop) = (self.clone(), stop_audio.clone());
+            std::thread::Builder::new()
+                .name(format!("sound-{}", self.name))
+                .spawn(move || audio::run(job, &me.av, &me.packager, &stop))
+                .map_err(|e| tracing::error!(stream = %self.name, error = %e, "cannot start sound thread"))
+                .ok()
+        });
+        let mut video = VideoEncode::new(self.spec.video_encoding, self.spec.video.nominal_fps());
+        let mut encode_error: Option<String> = None;
         let mut source: Option<Box<dyn FrameSource>> = None;
         let mut failing: Option<String> = None;
         let mut backoff = Duration::from_millis(500);
@@ -300,7 +396,7 @@ impl Stream {
                 frames_since_tick = 0;
             }
             if source.is_none() && now >= retry_at {
-                match self.spec.open(self.runtime.as_ref()) {
+                match self.spec.video.open(self.runtime.as_ref(), start) {
                     Ok(s) => {
                         source = Some(s);
                         backoff = Duration::from_millis(500);
@@ -318,7 +414,7 @@ impl Stream {
                     Ok(frame) => {
                         lock(&self.health).size = Some((frame.width, frame.height));
                         frames_since_tick += 1;
-                        self.publish(frame);
+                        self.emit(&frame, &mut video, &mut encode_error);
                     }
                     Err(e) => {
                         source = None;
@@ -326,14 +422,12 @@ impl Stream {
                     }
                 },
                 None => {
-                    let (w, h) = lock(&self.health).size.unwrap_or(self.spec.nominal_size());
+                    let (w, h) = lock(&self.health)
+                        .size
+                        .unwrap_or(self.spec.video.nominal_size());
                     let why = failing.as_deref().unwrap_or("");
-                    match test_pattern::no_signal(w, h, &self.name, why) {
-                        Ok(f) => self.publish(f),
-                        Err(e) => {
-                            tracing::warn!(stream = %self.name, error = %e, "no-signal frame")
-                        }
-                    }
+                    let frame = test_pattern::no_signal(w, h, &self.name, why);
+                    self.emit(&frame, &mut video, &mut encode_error);
                     let wait = retry_at
                         .saturating_duration_since(Instant::now())
                         .min(Duration::from_secs(1))
@@ -343,6 +437,13 @@ impl Stream {
             }
         }
         drop(source);
+        stop_audio.store(true, Ordering::Release);
+        if let Some(t) = audio_thread {
+            let _ = t.join();
+        }
+        drop(video);
+        lock(&self.packager).reset();
+        self.av.clear();
         self.hub.clear();
         self.set_state(SourceState::Idle, None);
         tracing::info!(stream = %self.name, "source released (no viewers)");
@@ -370,6 +471,14 @@ impl Stream {
             let mut h = lock(&self.health);
             h.fps_in = frames as f64 / secs;
             h.frames_in += frames;
+            let (v, a) = (
+                self.av.video.bytes_published(),
+                self.av.audio.bytes_published(),
+            );
+            h.video_bps = v.saturating_sub(h.video_bytes_at_tick) as f64 * 8.0 / secs;
+            h.audio_bps = a.saturating_sub(h.audio_bytes_at_tick) as f64 * 8.0 / secs;
+            h.video_bytes_at_tick = v;
+            h.audio_bytes_at_tick = a;
         }
         for v in lock(&self.viewers).values() {
             let sent = v.sent.load(Ordering::Relaxed);

@@ -1,8 +1,8 @@
 //! Timestamped media units: what a source produces and every output consumes.
 //!
-//! A unit is one JPEG frame today; H.264 access units and audio packets later. The payload is a
-//! reference-counted [`Bytes`], so a unit is encoded once and shared by every viewer without a
-//! copy (PRODUCT.md: "encode once, fan out by reference").
+//! A unit is one JPEG frame, one H.264 access unit, one Opus packet or one CMAF fragment. The
+//! payload is a reference-counted [`Bytes`], so a unit is encoded once and shared by every
+//! viewer without a copy (encode once, fan out by reference).
 
 use bytes::Bytes;
 use std::time::{Duration, SystemTime};
@@ -18,10 +18,21 @@ pub enum MediaKind {
         /// Height in pixels.
         height: u16,
     },
-    /// One H.264 access unit (Annex B).
+    /// One H.264 access unit (Annex B); keyframes are IDRs led by SPS and PPS.
     H264,
-    /// One compressed audio packet.
-    Audio,
+    /// One Opus packet (20 ms).
+    Opus {
+        /// Always 48000 for Opus; carried so that consumers need not assume it.
+        sample_rate: u32,
+        /// 1 or 2.
+        channels: u8,
+    },
+    /// One CMAF fragment (`prft` + `moof` + `mdat`) belonging to init segment `generation`
+    /// (see `crate::av::InitSegment`).
+    Fragment {
+        /// Which init segment it needs.
+        generation: u32,
+    },
 }
 
 impl MediaKind {
@@ -30,7 +41,8 @@ impl MediaKind {
         match self {
             MediaKind::Jpeg { .. } => "image/jpeg",
             MediaKind::H264 => "video/h264",
-            MediaKind::Audio => "application/octet-stream",
+            MediaKind::Opus { .. } => "audio/opus",
+            MediaKind::Fragment { .. } => "video/mp4",
         }
     }
 

@@ -42,7 +42,7 @@ pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
     .add("/vtt/{*path}", get(media::vtt).with_state(s()))
     .add("/assets/{name}", get(pages::asset))
     .add("/api/status", get(status::status).with_state(s()));
-    for (path, handler) in state.live.routes() {
+    for (path, handler) in homestream_live_http::routes(&state.live) {
         t = t.add(path, handler);
     }
     let router = t

@@ -135,3 +135,92 @@ pub fn ffprobe_duration(target: &str) -> f64 {
         )
     })
 }
+
+fn ffmpeg_stderr(args: &[&str]) -> String {
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-nostats", "-copyts"])
+        .args(args)
+        .output()
+        .expect("ffmpeg must be installed (bash scripts/test.sh installs it)");
+    assert!(
+        out.status.success(),
+        "ffmpeg {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Presentation times (seconds, the file's own time line) of the white flash frames of the
+/// `test` pattern in a recording, as Debian's ffmpeg decodes it. Blocking.
+pub fn flash_times(path: &Path) -> Vec<f64> {
+    let p = path.to_string_lossy();
+    let log = ffmpeg_stderr(&[
+        "-i",
+        &p,
+        "-map",
+        "0:v:0",
+        "-vf",
+        "signalstats,metadata=print:key=lavfi.signalstats.YAVG",
+        "-f",
+        "null",
+        "-",
+    ]);
+    // Lines: "[Parsed_metadata_1 @ ..] frame:12 pts:36000 pts_time:0.4" then "... YAVG=235.1".
+    let mut out = Vec::new();
+    let mut t = None;
+    for line in log.lines() {
+        if let Some(i) = line.find("pts_time:") {
+            t = line[i + 9..]
+                .split_whitespace()
+                .next()
+                .and_then(|s| s.parse::<f64>().ok());
+        } else if let Some(i) = line.find("YAVG=") {
+            let y: f64 = line[i + 5..].trim().parse().unwrap_or(0.0);
+            if y > 200.0
+                && let Some(t) = t.take()
+            {
+                out.push(t);
+            }
+        }
+    }
+    out
+}
+
+/// Start times (seconds, the file's own time line) of the `test` tone's beeps in a
+/// recording, as Debian's ffmpeg decodes it (the ends of the silences between). Blocking.
+pub fn beep_onsets(path: &Path) -> Vec<f64> {
+    let p = path.to_string_lossy();
+    let log = ffmpeg_stderr(&[
+        "-i",
+        &p,
+        "-map",
+        "0:a:0",
+        "-af",
+        "silencedetect=noise=-30dB:d=0.3",
+        "-f",
+        "null",
+        "-",
+    ]);
+    log.lines()
+        .filter_map(|l| {
+            let i = l.find("silence_end: ")?;
+            l[i + 13..].split_whitespace().next()?.parse::<f64>().ok()
+        })
+        .collect()
+}
+
+/// Pairs each flash with the beep that starts nearest to it (within half a second) and
+/// returns `beep - flash` in seconds, in order: the A/V offset of a recording, once a second.
+pub fn av_offsets(path: &Path) -> Vec<f64> {
+    let beeps = beep_onsets(path);
+    flash_times(path)
+        .iter()
+        .filter_map(|f| {
+            beeps
+                .iter()
+                .map(|b| b - f)
+                .filter(|d| d.abs() < 0.5)
+                .min_by(|a, b| a.abs().total_cmp(&b.abs()))
+        })
+        .collect()
+}

@@ -4,7 +4,7 @@
 //! Cameras that deliver MJPEG (or JPEG) are passed through without re-encoding; YUYV cameras are
 //! encoded once per frame. Other platforms report that cameras are not supported yet.
 
-use super::{CameraId, Frame, FrameSource};
+use super::{CameraId, Frame, FrameSource, Picture};
 use crate::error::LiveError;
 
 /// A camera as `homestream devices` lists it.
@@ -178,12 +178,24 @@ mod v4l2 {
         }
     }
 
-    /// YUYV (4:2:2) to packed YCbCr 4:4:4 for the encoder, which converts no colours then.
-    fn yuyv_to_ycbcr(src: &[u8], width: usize, height: usize) -> Vec<u8> {
+    /// YUYV (4:2:2) to packed RGB (BT.601 limited range), the raw form every output starts
+    /// from: MJPEG viewers get it JPEG-encoded once, H.264 viewers encoded once.
+    fn yuyv_to_rgb(src: &[u8], width: usize, height: usize) -> Vec<u8> {
+        fn px(y: u8, u: u8, v: u8) -> [u8; 3] {
+            let c = (y as i32 - 16) * 298;
+            let d = u as i32 - 128;
+            let e = v as i32 - 128;
+            let clip = |x: i32| ((x + 128) >> 8).clamp(0, 255) as u8;
+            [
+                clip(c + 409 * e),
+                clip(c - 100 * d - 208 * e),
+                clip(c + 516 * d),
+            ]
+        }
         let mut out = Vec::with_capacity(width * height * 3);
-        for px in src.chunks_exact(4).take(width * height / 2) {
-            let (y0, u, y1, v) = (px[0], px[1], px[2], px[3]);
-            out.extend_from_slice(&[y0, u, v, y1, u, v]);
+        for q in src.chunks_exact(4).take(width * height / 2) {
+            out.extend_from_slice(&px(q[0], q[1], q[3]));
+            out.extend_from_slice(&px(q[2], q[1], q[3]));
         }
         out
     }
@@ -196,23 +208,22 @@ mod v4l2 {
                 .dequeue(|buf| Ok(buf.to_vec()))
                 .map_err(|e| err(&self.label, format!("capture: {e}")))?;
             let captured = clock::now();
-            let jpeg = if fmt == PixelFormat::YUYV {
+            if fmt == PixelFormat::YUYV {
                 if data.len() < w * h * 2 {
                     return Err(err(&self.label, "short YUYV frame"));
                 }
-                let ycc = yuyv_to_ycbcr(&data, w, h);
-                let mut out = Vec::with_capacity(w * h / 4);
-                jpeg_encoder::Encoder::new(&mut out, 80)
-                    .encode(&ycc, w as u16, h as u16, jpeg_encoder::ColorType::Ycbcr)
-                    .map_err(|e| LiveError::Encode(e.to_string()))?;
-                Bytes::from(out)
-            } else {
-                Bytes::from(data)
-            };
+                return Ok(Frame {
+                    picture: Picture::Rgb(yuyv_to_rgb(&data, w, h)),
+                    width: w as u16,
+                    height: h as u16,
+                    captured,
+                });
+            }
+            let jpeg = Bytes::from(data);
             let (width, height) = crate::source::jpeg_dimensions(&jpeg)
                 .ok_or_else(|| err(&self.label, "camera sent a frame that is not a JPEG"))?;
             Ok(Frame {
-                jpeg,
+                picture: Picture::Jpeg(jpeg),
                 width,
                 height,
                 captured,

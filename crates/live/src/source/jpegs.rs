@@ -2,7 +2,7 @@
 //! emulator). The folder is listed again at the end of every cycle, so added or removed files
 //! take effect, and a folder that empties makes the stream show "no signal" until it fills.
 
-use super::{Frame, FrameSource, Pacer, jpeg_dimensions};
+use super::{Frame, FrameSource, Pacer, Picture, jpeg_dimensions};
 use crate::clock;
 use crate::error::LiveError;
 use bytes::Bytes;
@@ -79,7 +79,7 @@ impl FrameSource for JpegsSource {
                 continue;
             };
             return Ok(Frame {
-                jpeg,
+                picture: Picture::Jpeg(jpeg),
                 width,
                 height,
                 captured: clock::at(at),

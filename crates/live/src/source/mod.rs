@@ -6,8 +6,10 @@
 pub mod camera;
 pub mod font;
 pub mod jpegs;
+pub mod mic;
 pub mod relay;
 pub mod test_pattern;
+pub mod tone;
 
 use crate::clock::{self, Stamp};
 use crate::error::LiveError;
@@ -15,11 +17,22 @@ use bytes::Bytes;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// One encoded frame from a source.
+/// A frame's pixels, in the form the source had them: the stream turns them into JPEG and/or
+/// H.264 once, only for the outputs that have viewers.
+#[derive(Debug, Clone)]
+pub enum Picture {
+    /// Packed 8-bit RGB, `width * height * 3` bytes (rendered or raw-camera frames).
+    Rgb(Vec<u8>),
+    /// A complete JPEG image (MJPEG cameras, folders, relays): passed through to MJPEG viewers,
+    /// decoded once for H.264.
+    Jpeg(Bytes),
+}
+
+/// One frame from a source.
 #[derive(Debug, Clone)]
 pub struct Frame {
-    /// A complete JPEG image.
-    pub jpeg: Bytes,
+    /// Its pixels.
+    pub picture: Picture,
     /// Width in pixels.
     pub width: u16,
     /// Height in pixels.
@@ -34,6 +47,22 @@ pub trait FrameSource: Send {
     /// The next frame, or why the source failed (the stream then shows "no signal" and reopens
     /// the source later).
     fn next_frame(&mut self) -> Result<Frame, LiveError>;
+}
+
+/// A stretch of captured sound: mono, 48 kHz, f32 in [-1, 1].
+#[derive(Debug, Clone)]
+pub struct AudioChunk {
+    /// The samples.
+    pub samples: Vec<f32>,
+    /// When the first sample was captured, on the media clock.
+    pub captured: Stamp,
+}
+
+/// A running sound source. `next_chunk` blocks until the next chunk has been captured, for at
+/// most a few seconds.
+pub trait AudioSource: Send {
+    /// The next chunk, or why the source failed (the stream then plays silence and reopens it).
+    fn next_chunk(&mut self) -> Result<AudioChunk, LiveError>;
 }
 
 /// Which camera `camera:` names.
@@ -231,14 +260,26 @@ impl SourceSpec {
         }
     }
 
-    /// Opens the source (blocking).
+    /// The rate frames are expected at (the encoder's nominal rate).
+    pub fn nominal_fps(&self) -> f64 {
+        match *self {
+            SourceSpec::Test { fps, .. } => fps as f64,
+            SourceSpec::Jpegs { fps, .. } => fps,
+            SourceSpec::Camera { fps, .. } => fps.unwrap_or(30) as f64,
+            SourceSpec::Relay { .. } => 30.0,
+        }
+    }
+
+    /// Opens the source (blocking). `start` is the stream's time origin: a `test` pattern's
+    /// frame 0 is captured then, in step with its tone.
     pub fn open(
         &self,
         rt: Option<&tokio::runtime::Handle>,
+        start: Instant,
     ) -> Result<Box<dyn FrameSource>, LiveError> {
         Ok(match self {
             SourceSpec::Test { width, height, fps } => {
-                Box::new(test_pattern::TestSource::new(*width, *height, *fps))
+                Box::new(test_pattern::TestSource::new(*width, *height, *fps, start))
             }
             SourceSpec::Jpegs { dir, fps } => Box::new(jpegs::JpegsSource::open(dir, *fps)?),
             SourceSpec::Camera { id, size, fps } => {
@@ -264,11 +305,19 @@ pub struct Pacer {
 }
 
 impl Pacer {
-    /// A pacer with `interval` between ticks.
+    /// A pacer with `interval` between ticks; the first tick is the first call.
     pub fn new(interval: Duration) -> Self {
         Pacer {
             interval,
             next: None,
+        }
+    }
+
+    /// A pacer whose ticks are `start + n * interval`.
+    pub fn starting_at(start: Instant, interval: Duration) -> Self {
+        Pacer {
+            interval,
+            next: Some(start),
         }
     }
 
@@ -331,7 +380,7 @@ pub fn jpeg_dimensions(jpeg: &[u8]) -> Option<(u16, u16)> {
 pub fn frame_from_jpeg(jpeg: Bytes) -> Result<Frame, LiveError> {
     let (width, height) = jpeg_dimensions(&jpeg).ok_or(LiveError::NotJpeg)?;
     Ok(Frame {
-        jpeg,
+        picture: Picture::Jpeg(jpeg),
         width,
         height,
         captured: clock::now(),

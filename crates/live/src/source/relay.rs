@@ -3,7 +3,7 @@
 //! time when it is plausible (within 5 s of our clock), so delay measured downstream stays end
 //! to end; otherwise the arrival time is used.
 
-use super::{Frame, FrameSource, jpeg_dimensions};
+use super::{Frame, FrameSource, Picture, jpeg_dimensions};
 use crate::clock::{self, Stamp};
 use crate::error::LiveError;
 use homestream_mjpeg::{Client, FrameStream, Options};
@@ -66,7 +66,7 @@ impl FrameSource for RelaySource {
             None => now,
         };
         Ok(Frame {
-            jpeg: f.data,
+            picture: Picture::Jpeg(f.data),
             width,
             height,
             captured,

@@ -9,14 +9,15 @@
 //! coincide with it comes with the audio sources).
 
 use super::font::{self, draw_text, fill_rect};
-use super::{Frame, FrameSource, Pacer};
+use super::{Frame, FrameSource, Pacer, Picture};
 use crate::clock::{self, Stamp};
 use crate::error::LiveError;
 use bytes::Bytes;
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// JPEG quality of generated frames.
-const QUALITY: u8 = 75;
+/// JPEG quality for frames the stream encodes from raw pixels.
+pub const JPEG_QUALITY: u8 = 75;
 const COLS: usize = 16;
 const ROWS: usize = 6;
 const CHECK: u16 = 0xA5A5;
@@ -140,7 +141,7 @@ pub fn encode_jpeg(rgb: &[u8], width: u16, height: u16, quality: u8) -> Result<B
     let mut out = Vec::with_capacity(rgb.len() / 10);
     jpeg_encoder::Encoder::new(&mut out, quality)
         .encode(rgb, width, height, jpeg_encoder::ColorType::Rgb)
-        .map_err(|e| LiveError::Encode(e.to_string()))?;
+        .map_err(|e| LiveError::Encode(format!("JPEG: {e}")))?;
     Ok(Bytes::from(out))
 }
 
@@ -255,21 +256,21 @@ impl TestPattern {
         &self.canvas
     }
 
-    /// Renders and encodes one frame.
-    pub fn frame(&mut self, frame: u32, fps: u32, stamp: Stamp) -> Result<Frame, LiveError> {
+    /// Renders one frame (raw RGB: the stream encodes it for the outputs that have viewers).
+    pub fn frame(&mut self, frame: u32, fps: u32, stamp: Stamp) -> Frame {
         let (w, h) = (self.width as u16, self.height as u16);
-        let rgb = self.render(frame, fps, stamp);
-        Ok(Frame {
-            jpeg: encode_jpeg(rgb, w, h, QUALITY)?,
+        let rgb = self.render(frame, fps, stamp).to_vec();
+        Frame {
+            picture: Picture::Rgb(rgb),
             width: w,
             height: h,
             captured: stamp,
-        })
+        }
     }
 }
 
 /// A "no signal" frame: dark grey with the message, the stream name and the clock.
-pub fn no_signal(width: u16, height: u16, name: &str, why: &str) -> Result<Frame, LiveError> {
+pub fn no_signal(width: u16, height: u16, name: &str, why: &str) -> Frame {
     let (w, h) = (width as usize, height as usize);
     let mut rgb = vec![0u8; w * h * 3];
     fill_rect(&mut rgb, w, h, 0, 0, w, h, [40, 40, 40]);
@@ -300,12 +301,12 @@ pub fn no_signal(width: u16, height: u16, name: &str, why: &str) -> Result<Frame
         ink,
         &clock_text(stamp),
     );
-    Ok(Frame {
-        jpeg: encode_jpeg(&rgb, width, height, QUALITY)?,
+    Frame {
+        picture: Picture::Rgb(rgb),
         width,
         height,
         captured: stamp,
-    })
+    }
 }
 
 /// The running `test` source.
@@ -317,13 +318,15 @@ pub struct TestSource {
 }
 
 impl TestSource {
-    /// Opens a `width` x `height` pattern at `fps` frames per second.
-    pub fn new(width: u16, height: u16, fps: u32) -> Self {
+    /// Opens a `width` x `height` pattern at `fps` frames per second whose frame 0 is captured
+    /// at `start`: frame `n` at `start + n / fps`, so the flash of frame `k * fps` falls exactly
+    /// on second `k` after `start`, where [`super::tone::ToneSource`] starts its beep.
+    pub fn new(width: u16, height: u16, fps: u32, start: Instant) -> Self {
         TestSource {
             pattern: TestPattern::new(width, height),
             fps,
             frame: 0,
-            pacer: Pacer::new(Duration::from_secs_f64(1.0 / fps.max(1) as f64)),
+            pacer: Pacer::starting_at(start, Duration::from_secs(1) / fps.max(1)),
         }
     }
 }
@@ -334,7 +337,7 @@ impl FrameSource for TestSource {
         self.frame = self.frame.wrapping_add(skipped as u32);
         let frame = self.pattern.frame(self.frame, self.fps, clock::at(at));
         self.frame = self.frame.wrapping_add(1);
-        frame
+        Ok(frame)
     }
 }
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod mjpeg_reader;
+pub mod ws_reader;
 
 use homestream_live::{LiveOptions, LiveRegistry, LiveSpec};
 use std::net::SocketAddr;
@@ -14,12 +15,19 @@ pub async fn serve(
     specs: &[&str],
     grace: Duration,
 ) -> (SocketAddr, Arc<LiveRegistry>, tokio::task::JoinHandle<()>) {
+    serve_on("127.0.0.1:0".parse().expect("addr"), specs, grace).await
+}
+
+/// Serves the registry's routes on `addr` (a fixed port: a server that restarts).
+pub async fn serve_on(
+    addr: SocketAddr,
+    specs: &[&str],
+    grace: Duration,
+) -> (SocketAddr, Arc<LiveRegistry>, tokio::task::JoinHandle<()>) {
     let specs: Vec<LiveSpec> = specs.iter().map(|s| s.parse().expect("spec")).collect();
     let reg = LiveRegistry::start_with(&specs, LiveOptions { grace }).expect("registry");
-    let app = reg.router();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let app = homestream_live_http::router(&reg);
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let task = tokio::spawn(async move {
         use axum::serve::ListenerExt;
@@ -29,18 +37,23 @@ pub async fn serve(
     (addr, reg, task)
 }
 
-/// Resident set size of this process, bytes.
+/// Resident set size of this process, bytes. Panics when it cannot be read: a "memory stays
+/// flat" check must not pass on a zero.
 pub fn rss() -> u64 {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let s = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
     s.lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+        .map(|kb| kb * 1024)
+        .filter(|b| *b > 0)
+        .expect("VmRSS in /proc/self/status")
 }
 
 /// Open file descriptors of this process.
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+    std::fs::read_dir("/proc/self/fd")
+        .expect("/proc/self/fd")
+        .count()
 }
 
 /// Decodes a JPEG to RGB with zune-jpeg: (width, height, pixels).

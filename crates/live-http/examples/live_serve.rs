@@ -1,7 +1,7 @@
-//! Serves only the live routes (and /api/status): a stand-in for `homestream serve --live`
+//! Serves only the live routes: a stand-in for `homestream serve --live`
 //! used by the benchmark while the full binary is being written.
 //!
-//! `cargo run --release -p homestream-live --example live_serve -- --bind 127.0.0.1:8090 --live demo=test:1280x720@30`
+//! `cargo run --release -p homestream-live-http --example live_serve -- --bind 127.0.0.1:8090 --live demo=test:1280x720@30`
 
 use clap::Parser;
 use homestream_live::{LiveOptions, LiveRegistry, LiveSpec};
@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         println!("listening on http://{}", listener.local_addr()?);
         use axum::serve::ListenerExt;
         let listener = listener.tap_io(|tcp| homestream_live::net::tune_stream_socket(tcp));
-        axum::serve(listener, reg.router())
+        axum::serve(listener, homestream_live_http::router(&reg))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })

@@ -1,8 +1,8 @@
 //! `/live/NAME/snapshot.jpg`: the newest frame as one JPEG, with its capture time.
 
-use crate::stream::Stream;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use homestream_live::stream::Stream;
 use homestream_mjpeg::writer;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,9 +1,4 @@
-//! The HTTP face of live streams (axum handlers). Thin shells: the hub and the MJPEG writer do
-//! the work.
-
-pub mod mjpeg;
-pub mod page;
-pub mod snapshot;
+//! Query parameters of the live routes.
 
 use serde::Deserialize;
 

@@ -3,11 +3,15 @@
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
-const PAGE: &str = include_str!("../../../../web/live/index.html");
+const PAGE: &str = include_str!("../../../web/live/index.html");
+const SCRIPT: &str = include_str!("../../../web/live/live.js");
 
 /// The page for stream `name`.
 pub fn respond(name: &str) -> Response {
-    let html = PAGE.replace("{{NAME}}", &html_escape(name));
+    // The script first: it holds no placeholder, and the name must not be able to inject one.
+    let html = PAGE
+        .replace("{{SCRIPT}}", SCRIPT)
+        .replace("{{NAME}}", &html_escape(name));
     let mut res = html.into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,

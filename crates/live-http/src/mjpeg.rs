@@ -5,16 +5,16 @@
 //! the hub only once the previous part has been written to the socket: the part's last chunk
 //! is a `Bytes` whose owner signals when hyper drops it (after writing it), so hyper's own
 //! write queue never holds more than one part for a viewer, and with `TCP_NOTSENT_LOWAT`
-//! (crate::net) the kernel holds little more. A slow socket therefore skips frames and gets
+//! (homestream_live::net) the kernel holds little more. A slow socket therefore skips frames and gets
 //! the newest one when it is ready; nothing queues. The frame bytes are the hub's `Bytes`,
 //! never copied per viewer.
 
-use crate::hub::{Cursor, LagPolicy};
-use crate::stream::{Stream, ViewerHandle};
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use homestream_live::hub::{Cursor, LagPolicy};
+use homestream_live::stream::{Stream, ViewerHandle};
 use homestream_mjpeg::writer;
 use std::convert::Infallible;
 use std::sync::Arc;

@@ -1,0 +1,87 @@
+//! Headless Chromium plays `/live/NAME/?via=mse` of the `test` source: picture at the source
+//! rate, the beeps through Web Audio, glass-to-glass latency from the timecode block, recovery
+//! after a reload and after a server restart.
+
+mod common;
+
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_plays_mse_with_sound_and_recovers() {
+    let specs = ["demo=test:640x360@30"];
+    let (addr, _reg, server) = common::serve(&specs, Duration::from_secs(1)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mark = dir.path().join("ready");
+    let url = format!("http://{addr}/live/demo/?via=mse");
+    let mark_s = mark.to_string_lossy().into_owned();
+    let script = tokio::spawn(async move {
+        homestream_test_support::browser_script(
+            "live_mse.mjs",
+            &[&url, "6", "restart"],
+            &[("HS_MARK", &mark_s)],
+        )
+        .await
+    });
+    // Restart the server when the page has been measured and reloaded.
+    for _ in 0..900 {
+        if mark.exists() || script.is_finished() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(mark.exists(), "the page never got to the restart step");
+    server.abort();
+    let _ = server.await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (_, _reg2, server2) = common::serve_on(addr, &specs, Duration::from_secs(1)).await;
+    let seen = script.await.unwrap();
+    server2.abort();
+    eprintln!("{seen:#}");
+    homestream_test_support::assert_no_console_errors(&seen);
+    let first = &seen["first"];
+    assert_eq!(first["page"]["transport"], "mse");
+    assert_eq!(
+        (
+            first["page"]["width"].as_u64(),
+            first["page"]["height"].as_u64()
+        ),
+        (Some(640), Some(360))
+    );
+    let fps = first["fps"].as_f64().unwrap();
+    assert!(
+        (25.0..=33.0).contains(&fps),
+        "presented {fps} fps of a 30 fps source"
+    );
+    assert_eq!(first["backwards"], 0, "frames never go backwards");
+    let p95 = first["latencyP95"]
+        .as_f64()
+        .expect("latency measured from timecodes");
+    assert!(p95 > 0.0 && p95 < 1000.0, "glass-to-glass p95 {p95} ms");
+    assert!(
+        first["beeps"].as_u64().unwrap() >= 4,
+        "beeps heard: {first}"
+    );
+    assert!(
+        first["firstFrameAt"].as_f64().unwrap() < 3000.0,
+        "first picture"
+    );
+    let page_latency = first["page"]["latencyMs"]
+        .as_f64()
+        .expect("the page reads its latency");
+    assert!(
+        page_latency > 0.0 && page_latency < 1000.0,
+        "page readout {page_latency}"
+    );
+    assert!(
+        first["page"]["readout"]
+            .as_str()
+            .unwrap()
+            .contains("latency")
+    );
+    for phase in ["reloaded", "restarted"] {
+        let m = &seen[phase];
+        assert!(m["fps"].as_f64().unwrap() > 20.0, "{phase}: {m}");
+        assert!(m["latencyP95"].as_f64().unwrap() < 1000.0, "{phase}: {m}");
+    }
+    assert!(seen["restarted"]["page"]["reconnects"].as_u64().unwrap() >= 1);
+}

@@ -1,0 +1,242 @@
+// The live viewer: MSE over a WebSocket (/live/NAME/ws) when the browser can play the stream's
+// codecs, MJPEG (stream.mjpg in an <img>) otherwise; ?via=mse|mjpeg forces one.
+// Stays at the live edge (speeds up a little when behind, jumps when far behind), reconnects by
+// itself, and reads latency from each fragment's prft box (the capture wall-clock time) against
+// the server's clock, learnt by ping, so that a device with a wrong clock still reads true.
+(() => {
+  'use strict';
+  const $ = (id) => document.getElementById(id);
+  const video = $('video'), img = $('live'), statsEl = $('stats'), unmute = $('unmute');
+  const via = new URLSearchParams(location.search).get('via');
+  const MS = window.ManagedMediaSource || window.MediaSource;
+  // Live-edge policy, seconds behind the newest buffered frame.
+  const TARGET = 0.08, SPEED_UP = 0.3, JUMP = 1.0;
+  const stats = window.hsStats = {
+    transport: null, width: 0, height: 0, fps: 0, latencyMs: null, latencies: [],
+    clockOffsetMs: null, reconnects: 0, jumps: 0, error: null, frames: 0,
+  };
+  let viewers = null;
+
+  function readout() {
+    const parts = [stats.transport ? stats.transport.toUpperCase() : 'connecting…'];
+    if (stats.width) parts.push(`${stats.width}x${stats.height}`);
+    if (stats.fps) parts.push(`${stats.fps.toFixed(1)} fps`);
+    if (stats.latencyMs != null) parts.push(`latency ${Math.round(stats.latencyMs)} ms`);
+    if (viewers != null) parts.push(`${viewers} viewer${viewers === 1 ? '' : 's'}`);
+    if (stats.error) parts.push(stats.error);
+    statsEl.textContent = parts.join(' · ');
+  }
+
+  async function pollStatus() {
+    try {
+      const r = await fetch('status.json', { cache: 'no-store' });
+      if (r.ok) {
+        const s = await r.json();
+        viewers = s.viewers;
+        if (stats.transport === 'mjpeg' && s.resolution) {
+          [stats.width, stats.height] = s.resolution.split('x').map(Number);
+          stats.fps = s.fps_out;
+        }
+        readout();
+      }
+    } catch (e) { /* the next poll retries */ }
+  }
+  setInterval(pollStatus, 2000);
+
+  // ---- MJPEG ----
+  let mjpegRetry = 0;
+  function startMjpeg(why) {
+    stats.transport = 'mjpeg';
+    if (why) stats.error = why;
+    video.hidden = true; unmute.hidden = true; img.hidden = false;
+    img.src = 'stream.mjpg';
+    img.onerror = () => {
+      stats.error = 'interrupted, reconnecting…'; readout();
+      setTimeout(() => { img.src = 'stream.mjpg?r=' + (++mjpegRetry); }, 1000);
+    };
+    img.onload = () => { stats.error = null; };
+    readout();
+    pollStatus();
+  }
+
+  // ---- MSE ----
+  // prft (ISO/IEC 14496-12 §8.16.5) of a fragment: [trackId, mediaTime, captureUnixMs].
+  function readPrft(buf) {
+    const d = new DataView(buf);
+    if (d.byteLength < 32 || d.getUint32(4) !== 0x70726674) return null; // 'prft'
+    const version = d.getUint8(8);
+    const track = d.getUint32(12);
+    const ntpSec = d.getUint32(16), ntpFrac = d.getUint32(20);
+    const unixMs = (ntpSec - 2208988800) * 1000 + ntpFrac / 4294967296 * 1000;
+    const media = version === 1 ? d.getUint32(24) * 4294967296 + d.getUint32(28) : d.getUint32(24);
+    return [track, media, unixMs];
+  }
+
+  let ws = null, ms = null, sb = null, queue = [], initPending = null, timer = null;
+  let mime = null, backoff = 500, lastProgress = 0, lastTime = -1;
+  const captures = []; // [presentation seconds, capture unix ms] of video fragments
+  const serverNow = () => Date.now() + (stats.clockOffsetMs || 0);
+
+  function teardown() {
+    if (ws) { ws.onclose = ws.onmessage = ws.onerror = null; try { ws.close(); } catch (e) {} }
+    ws = null; sb = null; queue = []; initPending = null;
+    if (ms && video.src) { URL.revokeObjectURL(video.src); }
+    ms = null;
+    clearInterval(timer); timer = null;
+  }
+
+  function reconnect(why) {
+    teardown();
+    stats.reconnects++; stats.error = why; readout();
+    setTimeout(startMse, backoff);
+    backoff = Math.min(backoff * 2, 5000);
+  }
+
+  function openMediaSource(type, init) {
+    if (ms && video.src) URL.revokeObjectURL(video.src);
+    sb = null; queue = []; captures.length = 0;
+    ms = new MS();
+    if (window.ManagedMediaSource && MS === window.ManagedMediaSource) video.disableRemotePlayback = true;
+    video.src = URL.createObjectURL(ms);
+    initPending = init;
+    ms.addEventListener('sourceopen', () => {
+      try {
+        sb = ms.addSourceBuffer(type);
+        sb.mode = 'segments';
+        sb.addEventListener('updateend', pump);
+        sb.addEventListener('error', () => reconnect('decode error, reconnecting…'));
+        pump();
+      } catch (e) { startMjpegOrFail(`cannot play ${type}: ${e.message}`); }
+    }, { once: true });
+    play();
+  }
+
+  function startMjpegOrFail(why) {
+    teardown();
+    if (via === 'mse') { stats.error = why; readout(); return; }
+    startMjpeg(why);
+  }
+
+  function pump() {
+    if (!sb || sb.updating) return;
+    try {
+      if (initPending) { const b = initPending; initPending = null; sb.appendBuffer(b); return; }
+      const b = queue.shift();
+      if (b) { sb.appendBuffer(b); return; }
+      keepLive();
+    } catch (e) {
+      if (e.name === 'QuotaExceededError') { trim(true); return; }
+      reconnect('append failed, reconnecting…');
+    }
+  }
+
+  function trim(force) {
+    if (!sb || sb.updating || !video.buffered.length) return;
+    const start = video.buffered.start(0), keep = video.currentTime - (force ? 1 : 10);
+    if (keep > start + 1) sb.remove(start, keep);
+  }
+
+  function keepLive() {
+    const b = video.buffered;
+    if (!b.length) return;
+    const end = b.end(b.length - 1);
+    const t = video.currentTime;
+    const behind = end - t;
+    if (t < b.start(0) || behind > JUMP) {
+      video.currentTime = Math.max(b.start(b.length - 1), end - TARGET);
+      stats.jumps++;
+    } else if (behind > SPEED_UP) {
+      video.playbackRate = 1.1;
+    } else if (behind < TARGET) {
+      video.playbackRate = 1.0;
+    }
+  }
+
+  function play() {
+    video.muted = false;
+    video.play().catch(() => {
+      // Autoplay with sound refused: play muted and offer the button.
+      video.muted = true;
+      unmute.hidden = false;
+      video.play().catch(() => {});
+    });
+  }
+  unmute.addEventListener('click', () => { video.muted = false; unmute.hidden = true; video.play().catch(() => {}); });
+
+  function ping() {
+    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: 'ping', t: Date.now() }));
+  }
+
+  function startMse() {
+    stats.transport = 'mse';
+    img.hidden = true; video.hidden = false;
+    const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + location.pathname + 'ws';
+    ws = new WebSocket(url);
+    ws.binaryType = 'arraybuffer';
+    let expectInit = false, type = null;
+    ws.onopen = () => { ping(); };
+    ws.onmessage = (ev) => {
+      if (typeof ev.data === 'string') {
+        let m; try { m = JSON.parse(ev.data); } catch (e) { return; }
+        if (m.type === 'init') {
+          if (!MS.isTypeSupported(m.mime)) { startMjpegOrFail(`this browser cannot play ${m.mime}`); return; }
+          type = m.mime; expectInit = true;
+          stats.width = m.width; stats.height = m.height; stats.codecs = m.codecs;
+          if (stats.clockOffsetMs == null) stats.clockOffsetMs = m.server_ms - Date.now();
+        } else if (m.type === 'pong') {
+          const now = Date.now(), rtt = now - m.t;
+          if (rtt >= 0 && rtt < 5000) stats.clockOffsetMs = m.server_ms - (m.t + rtt / 2);
+        }
+        return;
+      }
+      if (expectInit) {
+        expectInit = false; backoff = 500; stats.error = null;
+        mime = type; openMediaSource(type, ev.data);
+        return;
+      }
+      const p = readPrft(ev.data);
+      if (p && p[0] === 1) {
+        captures.push([p[1] / 90000, p[2]]);
+        if (captures.length > 600) captures.splice(0, captures.length - 600);
+      }
+      if (queue.length > 300) { reconnect('too far behind, reconnecting…'); return; }
+      queue.push(ev.data);
+      pump();
+    };
+    ws.onclose = () => reconnect('disconnected, reconnecting…');
+    timer = setInterval(() => {
+      ping(); trim(false); keepLive();
+      // A stall that does not end by itself (no progress for 3 s while data arrives).
+      const t = video.currentTime;
+      if (t !== lastTime) { lastTime = t; lastProgress = Date.now(); }
+      else if (Date.now() - lastProgress > 3000 && video.buffered.length) { reconnect('stalled, reconnecting…'); }
+    }, 1000);
+    readout();
+  }
+
+  // Per presented frame: fps and latency (capture time from prft, on the server's clock).
+  let frameCount = 0, fpsSince = performance.now();
+  function onFrame(now, meta) {
+    frameCount++; stats.frames++;
+    const el = performance.now() - fpsSince;
+    if (el >= 1000) { stats.fps = frameCount * 1000 / el; frameCount = 0; fpsSince = performance.now(); readout(); }
+    const t = meta ? meta.mediaTime : video.currentTime;
+    let best = null;
+    for (let i = captures.length - 1; i >= 0; i--) {
+      if (Math.abs(captures[i][0] - t) < 0.0015) { best = captures[i]; break; }
+      if (captures[i][0] < t - 1) break;
+    }
+    if (best) {
+      stats.latencyMs = serverNow() - best[1];
+      stats.latencies.push(stats.latencyMs);
+      if (stats.latencies.length > 3600) stats.latencies.shift();
+    }
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+  }
+  if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+
+  if (via === 'mjpeg' || (!MS && via !== 'mse')) startMjpeg();
+  else if (!MS) { stats.error = 'this browser has no Media Source Extensions; try ?via=mjpeg'; readout(); }
+  else startMse();
+  pollStatus();
+})();
