@@ -72,7 +72,7 @@ async function measure(page, seconds) {
     for (const l of levels) { if (!loud && l.rms > 0.05) { beeps++; loud = true; } else if (l.rms < 0.01) loud = false; }
     const span = frames.length > 1 ? (frames[frames.length - 1].at - frames[0].at) / 1000 : 0;
     const numbers = frames.map((f) => f.frame);
-    let backwards = 0; for (let i = 1; i < numbers.length; i++) if (numbers[i] <= numbers[i - 1]) backwards++;
+    let backwards = 0; for (let i = 1; i < numbers.length; i++) if (numbers[i] < numbers[i - 1]) backwards++;
     return {
       frames: frames.length, fps: span ? (frames.length - 1) / span : 0,
       sourceFrames: numbers.length ? numbers[numbers.length - 1] - numbers[0] : 0,

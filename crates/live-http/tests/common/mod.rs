@@ -71,6 +71,14 @@ pub fn decode_rgb(jpeg: &[u8]) -> (usize, usize, Vec<u8>) {
 /// Like [`serve`] but on a runtime of its own, so that shutting that runtime down closes every
 /// connection at once (an upstream that dies).
 pub fn serve_detached(specs: &[&str]) -> (SocketAddr, tokio::runtime::Runtime) {
+    serve_detached_on("127.0.0.1:0".parse().expect("addr"), specs)
+}
+
+/// [`serve_detached`] on a given address (a server that comes back on the same port).
+pub fn serve_detached_on(
+    addr: SocketAddr,
+    specs: &[&str],
+) -> (SocketAddr, tokio::runtime::Runtime) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -79,7 +87,7 @@ pub fn serve_detached(specs: &[&str]) -> (SocketAddr, tokio::runtime::Runtime) {
     let specs: Vec<String> = specs.iter().map(|s| s.to_string()).collect();
     let addr = rt.block_on(async move {
         let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
-        let (addr, _reg, _task) = serve(&specs, Duration::from_secs(1)).await;
+        let (addr, _reg, _task) = serve_on(addr, &specs, Duration::from_secs(1)).await;
         addr
     });
     (addr, rt)
