@@ -92,10 +92,21 @@ async fn websocket_stream_is_cmaf_that_ffmpeg_reads_with_sound_in_sync() {
         "{} video packets",
         video.len()
     );
+    // A live source on a busy machine drops a frame rather than fall behind (its pacer skips
+    // the tick): a rare gap of a frame or two is allowed, a stall is not.
+    let mut skips = 0;
     for w in video.windows(2) {
         let d = w[1] - w[0];
-        assert!(d > 0.0 && d < 0.05, "video gap {d} at {}", w[0]);
+        assert!(d > 0.0 && d < 0.25, "video gap {d} at {}", w[0]);
+        if d > 0.05 {
+            skips += 1;
+        }
     }
+    assert!(
+        skips * 50 <= video.len(),
+        "{skips} skips in {} frames",
+        video.len()
+    );
     for w in audio.windows(2) {
         let d = w[1] - w[0];
         assert!((d - 0.02).abs() < 0.0015, "audio step {d} at {}", w[0]);

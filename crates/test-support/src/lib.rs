@@ -196,7 +196,8 @@ pub fn beep_onsets(path: &Path) -> Vec<f64> {
         "-map",
         "0:a:0",
         "-af",
-        "silencedetect=noise=-30dB:d=0.3",
+        // aresample fills any gap in the track with silence, so that times follow timestamps.
+        "aresample=async=1,silencedetect=noise=-30dB:d=0.3",
         "-f",
         "null",
         "-",
