@@ -21,8 +21,18 @@ await run(async (page) => {
   const videoState = await page.evaluate(() => { const v = document.getElementById('player'); return { time: v.currentTime, width: v.videoWidth }; });
 
   await page.goto(`${base}${live}`);
-  await page.waitForFunction(() => [...document.images].some((i) => i.complete && i.naturalWidth > 0), null, { timeout: 30_000 });
-  const liveWidth = await page.evaluate(() => Math.max(...[...document.images].map((i) => i.naturalWidth)));
+  // The live page plays MSE over the WebSocket (which needs the session too), or MJPEG.
+  const livePlaying = () => {
+    const v = document.getElementById('video');
+    const img = [...document.images].some((i) => i.complete && i.naturalWidth > 0);
+    return (v && v.videoWidth > 0 && v.currentTime > 0) || img;
+  };
+  await page.waitForFunction(livePlaying, null, { timeout: 30_000 });
+  const liveWidth = await page.evaluate(() => {
+    const v = document.getElementById('video');
+    return Math.max(v ? v.videoWidth : 0, ...[...document.images].map((i) => i.naturalWidth));
+  });
+  const liveTransport = await page.evaluate(() => window.hsStats && window.hsStats.transport);
 
   // Log out the way a person does: the button in the page header.
   await page.goto(`${base}/`);
@@ -39,5 +49,5 @@ await run(async (page) => {
   }
   await page.goto(`${base}${video}`);
   const afterNavigation = new URL(page.url()).pathname;
-  return { landed, video: videoState, live: { width: liveWidth }, logout, after, afterNavigation };
+  return { landed, video: videoState, live: { width: liveWidth, transport: liveTransport }, logout, after, afterNavigation };
 });

@@ -1,5 +1,5 @@
 // Usage: node live_mjpeg.mjs URL-of-/live/NAME/ -> {"width","height","samples","distinct","stats"}
-// Opens the live viewer page, waits for the MJPEG <img> to show frames, draws it into a canvas
+// Opens the live viewer page (?via=mjpeg), waits for the MJPEG <img> to show frames, draws it into a canvas
 // several times and reports how many distinct pictures it saw (the image must be changing).
 import { run } from './lib.mjs';
 
@@ -25,8 +25,8 @@ await run(async (page) => {
     }
     return { width: c.width, height: c.height, samples: hashes.length, distinct: new Set(hashes).size };
   });
-  // The stats line fills from status.json.
-  await page.waitForFunction(() => /fps in/.test(document.getElementById('stats').textContent), null, { timeout: 10_000 });
+  // The readout fills from status.json: transport, size, fps, viewers.
+  await page.waitForFunction(() => /MJPEG · \d+x\d+ · [\d.]+ fps/.test(document.getElementById('stats').textContent), null, { timeout: 10_000 });
   result.stats = await page.textContent('#stats');
   return result;
 });

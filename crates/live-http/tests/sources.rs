@@ -178,7 +178,13 @@ async fn routes_answer_pages_aliases_and_bad_requests() {
     assert_eq!(st, 200);
     assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = String::from_utf8(body).unwrap();
-    assert!(html.contains(r#"<img id="live" src="stream.mjpg""#) && html.contains("viewport"));
+    assert!(html.contains(r#"<video id="video""#), "MSE player");
+    assert!(html.contains(r#"<img id="live""#), "MJPEG fallback");
+    assert!(
+        html.contains("new WebSocket") && html.contains("stream.mjpg"),
+        "script inlined"
+    );
+    assert!(html.contains("viewport"));
     let (st, h, _) = get(addr, "/live/t").await.unwrap();
     assert_eq!((st, h["location"].to_str().unwrap()), (308, "/live/t/"));
     assert_eq!(get(addr, "/live/nope/stream.mjpg").await.unwrap().0, 404);

@@ -53,6 +53,9 @@ pub struct StreamSummary {
     pub url: String,
     /// Viewers now.
     pub viewers: usize,
+    /// What is running now, for a line under the name: codecs, size, rates, viewers per
+    /// transport (empty while the source is idle).
+    pub now: String,
 }
 
 /// Tunables of a registry.
@@ -126,6 +129,7 @@ impl LiveRegistry {
                 description: s.spec.describe(),
                 url: format!("/live/{}/", s.name),
                 viewers: s.viewers().len(),
+                now: now_line(s),
             })
             .collect()
     }
@@ -144,4 +148,44 @@ impl LiveRegistry {
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
+}
+
+/// `H.264 + Opus · 1280x720 · 30 fps · 2480 kbit/s · 2 mse, 1 mjpeg`, from the stream's status.
+fn now_line(s: &Stream) -> String {
+    let st = status::stream_status(s);
+    let mut parts = Vec::new();
+    if let Some(codecs) = st["codecs"].as_array() {
+        let names: Vec<&str> = codecs
+            .iter()
+            .filter_map(|c| c.as_str())
+            .map(|c| {
+                if c.starts_with("avc1") {
+                    "H.264"
+                } else if c == "opus" {
+                    "Opus"
+                } else {
+                    c
+                }
+            })
+            .collect();
+        parts.push(names.join(" + "));
+    }
+    if let Some(r) = st["resolution"].as_str() {
+        parts.push(r.to_string());
+    }
+    if let Some(f) = st["fps_in"].as_f64().filter(|f| *f > 0.0) {
+        parts.push(format!("{f:.0} fps"));
+    }
+    let kbps = st["video_kbps"].as_f64().unwrap_or(0.0) + st["audio_kbps"].as_f64().unwrap_or(0.0);
+    if kbps > 0.0 {
+        parts.push(format!("{kbps:.0} kbit/s"));
+    }
+    if let Some(t) = st["viewers_by_transport"]
+        .as_object()
+        .filter(|t| !t.is_empty())
+    {
+        let v: Vec<String> = t.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        parts.push(v.join(", "));
+    }
+    parts.join(" · ")
 }

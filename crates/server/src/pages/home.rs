@@ -62,9 +62,11 @@ fn live_section(st: &AppState, out: &mut String) {
         let _ = write!(
             out,
             "<li><a class=\"item live\" href=\"/live/{n}/\"><span class=\"name\">● {n}</span>\
-<span class=\"meta\">{d}</span></a></li>",
+<span class=\"meta\">{d}{sep}{now}</span></a></li>",
             n = esc(&s.name),
-            d = esc(&s.description)
+            d = esc(&s.description),
+            sep = if s.now.is_empty() { "" } else { " · " },
+            now = esc(&s.now)
         );
     }
     out.push_str("</ul></section>");
