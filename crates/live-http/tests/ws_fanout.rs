@@ -98,7 +98,7 @@ async fn thousands_of_websocket_viewers_coming_and_going_leave_nothing_behind() 
     let _turn = ONE_AT_A_TIME.lock().await;
     let (addr, reg, server) = common::serve(&[SPEC], Duration::from_secs(30)).await;
     // Warm up: the source open, the encoders made, buffers at their size.
-    for i in 0..50 {
+    for _ in 0..50 {
         let mut v = WsViewer::open(addr, "t").await.expect("viewer");
         v.next_fragment(Duration::from_secs(5)).await.unwrap();
     }
