@@ -156,12 +156,20 @@ pub(super) async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) ->
 mod tests {
     use super::*;
 
-    #[test]
-    fn page_escapes() {
-        let r = render(StatusCode::OK, "<b>", "/x\"><script>");
+    #[tokio::test]
+    async fn page_escapes() {
+        let r = render(StatusCode::OK, "<b>&'", "/x\"><script>alert(1)</script>");
         assert_eq!(r.status(), StatusCode::OK);
-        assert!(PAGE.contains("{{message}}") && PAGE.contains("{{next}}"));
-        assert!(PAGE.contains("name=\"user\"") && PAGE.contains("name=\"password\""));
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("&lt;b&gt;&amp;&#39;"), "{body}");
+        assert!(
+            body.contains("value=\"/x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""),
+            "{body}"
+        );
+        assert!(!body.contains("<b>") && !body.contains("<script"), "{body}");
+        assert!(!body.contains("{{"), "every placeholder filled: {body}");
+        assert!(body.contains("name=\"user\"") && body.contains("name=\"password\""));
         assert_eq!(
             escape_html("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
