@@ -73,13 +73,17 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 fn session_cookie(value: &str, max_age: Duration, secure: bool) -> HeaderValue {
-    let s = format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        max_age.as_secs(),
-        if secure { "; Secure" } else { "" }
-    );
+    let c = cookie::Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(
+            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .secure(secure)
+        .build();
     // Session ids are hex; the header value is always valid.
-    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn see_other(location: &str) -> Response {
@@ -142,7 +146,7 @@ pub(super) async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) ->
         return (StatusCode::FORBIDDEN, "403 cross-origin logout refused\n").into_response();
     }
     if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
-        auth.logout(sid);
+        auth.logout(&sid);
     }
     let mut r = see_other("/login");
     r.headers_mut().insert(
@@ -197,12 +201,15 @@ mod tests {
 
     #[test]
     fn cookie_attributes() {
-        let c = session_cookie("ab", Duration::from_secs(60), true);
-        assert_eq!(
-            c,
-            "hs_session=ab; Path=/; HttpOnly; SameSite=Strict; Max-Age=60; Secure"
-        );
-        let c = session_cookie("ab", Duration::from_secs(60), false);
-        assert!(!c.to_str().unwrap().contains("Secure"));
+        let parse = |v: HeaderValue| cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap();
+        let c = parse(session_cookie("ab", Duration::from_secs(60), true));
+        assert_eq!((c.name(), c.value()), ("hs_session", "ab"));
+        assert_eq!(c.path(), Some("/"));
+        assert_eq!(c.http_only(), Some(true));
+        assert_eq!(c.same_site(), Some(cookie::SameSite::Strict));
+        assert_eq!(c.max_age(), Some(cookie::time::Duration::seconds(60)));
+        assert_eq!(c.secure(), Some(true));
+        let c = parse(session_cookie("ab", Duration::from_secs(60), false));
+        assert_ne!(c.secure(), Some(true));
     }
 }
