@@ -47,7 +47,7 @@ fn render(status: StatusCode, message: &str, next: &str) -> Response {
     h.insert(
         "content-security-policy",
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
         ),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
