@@ -4,9 +4,9 @@
 //   PASSWORD `-` reads it from the environment variable HS_PASSWORD instead (keeps it out of
 //   the process list).
 // Prints {"wrongMessage", "landed", "cookie": {httpOnly, sameSite, secure}, "before": {path: status},
-//         "logout": status, "after": {path: status}, "afterNavigation": url}
-// Statuses come from fetch() inside the page (same cookies, redirect: 'manual'; an opaque
-// redirect reads as 0).
+//         "logout": {status, location}, "after": {path: status}, "afterNavigation": url}
+// Statuses of the paths come from fetch() inside the page (same cookies, redirect: 'manual'; an
+// opaque redirect reads as 0). The logout's status and Location are the ones the network saw.
 import { run } from './lib.mjs';
 
 const [base, user, passwordArg, ...paths] = process.argv.slice(2);
@@ -51,7 +51,11 @@ await run(async (page) => {
   const cookie = c ? { httpOnly: c.httpOnly, sameSite: c.sameSite, secure: c.secure } : null;
 
   const before = await statuses(page, paths);
-  const logout = await page.evaluate(async () => (await fetch('/logout', { method: 'POST', redirect: 'manual' })).type === 'opaqueredirect' ? 303 : -1);
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/logout'),
+    page.evaluate(() => fetch('/logout', { method: 'POST', redirect: 'manual' })),
+  ]);
+  const logout = { status: resp.status(), location: (await resp.allHeaders())['location'] ?? null };
   const after = await statuses(page, paths);
   const first = paths[0] ?? '/';
   await page.goto(base + first);

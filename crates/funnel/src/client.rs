@@ -1,5 +1,10 @@
 //! The HTTP client used for the origin: the user's extra request headers (`-H`, `--cookie`,
 //! `--user-agent`, `--referer`) go out with every request, including every piece.
+//!
+//! Those headers are meant for the host the user named. When any of `-H`, `--cookie` or
+//! `--referer` is given, a redirect to another host (or port, or from https to http) is refused
+//! instead of followed, so the headers never reach a host the user did not name; the error says
+//! to give the final URL instead. Without them, redirects are followed as before.
 
 use crate::error::{Error, Result};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -31,9 +36,39 @@ fn value(what: &str, v: &str) -> Result<HeaderValue> {
         .map_err(|_| Error::Usage(format!("{what}: characters not allowed in a header")))
 }
 
-/// Builds the client. Redirects are followed (reqwest's limit of 10) on the probe; the engine
-/// then uses the final URL.
+/// Does a redirect from `from` to `to` stay with the same server: same host and port and scheme,
+/// or the same host moving from http to https on its default port?
+pub fn same_server(from: &reqwest::Url, to: &reqwest::Url) -> bool {
+    let upgrade = from.scheme() == "http" && to.scheme() == "https" && to.port().is_none();
+    from.host_str() == to.host_str()
+        && (upgrade
+            || (from.scheme() == to.scheme()
+                && from.port_or_known_default() == to.port_or_known_default()))
+}
+
+/// Redirects: at most 10; when the user's own headers go out, none that leave the first server.
+fn redirect_policy(guard: bool) -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(move |attempt| {
+        let first = attempt.previous().first().cloned();
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if guard && let Some(first) = first.filter(|f| !same_server(f, attempt.url())) {
+            let msg = format!(
+                "{first} redirects to another server ({}): not followed, since the -H/--cookie/--referer headers go only to the server you named; give that URL instead",
+                attempt.url()
+            );
+            attempt.error(msg)
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Builds the client. Redirects are followed (reqwest's limit of 10) on the probe, within the
+/// first server when the user's headers go out (see the module docs); the engine then uses the
+/// final URL.
 pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client> {
+    let guard = !opts.headers.is_empty() || opts.cookie.is_some() || opts.referer.is_some();
     let mut h = HeaderMap::new();
     for (n, v) in &opts.headers {
         h.append(n.clone(), v.clone());
@@ -53,6 +88,7 @@ pub fn build_client(opts: &ClientOptions) -> Result<reqwest::Client> {
         .default_headers(h)
         .connect_timeout(Duration::from_secs(15))
         .tcp_nodelay(true)
+        .redirect(redirect_policy(guard))
         // The user's --referer (or none) goes out on every request, redirects included.
         .referer(false)
         // Pieces must arrive exactly as stored: no transparent decompression (none is enabled in
@@ -79,5 +115,21 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(build_client(&bad), Err(Error::Usage(m)) if m.contains("--cookie")));
+    }
+
+    #[test]
+    fn same_server_only() {
+        let u = |s: &str| reqwest::Url::parse(s).unwrap();
+        let from = u("http://o.example/a");
+        assert!(same_server(&from, &u("http://o.example/b")));
+        assert!(same_server(&from, &u("http://o.example:80/b")));
+        assert!(same_server(&from, &u("https://o.example/b")), "upgrade");
+        assert!(!same_server(&from, &u("http://other.example/b")));
+        assert!(!same_server(&from, &u("http://o.example:8080/b")));
+        assert!(!same_server(&from, &u("https://o.example:8443/b")));
+        assert!(!same_server(
+            &u("https://o.example/a"),
+            &u("http://o.example/b")
+        ));
     }
 }

@@ -6,14 +6,14 @@ use crate::error::{Error, Result};
 use crate::fetch;
 use crate::origin::Origin;
 use crate::planner::{PlanConfig, Planner, Read, ReaderId, TaskId};
+use crate::shared::{Shared, State};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
-use tokio::task::AbortHandle;
 
 /// Engine settings.
 #[derive(Debug, Clone)]
@@ -28,43 +28,6 @@ impl Default for EngineConfig {
         EngineConfig {
             plan: PlanConfig::default(),
             stall_timeout: Duration::from_secs(10),
-        }
-    }
-}
-
-pub(crate) struct State {
-    pub(crate) planner: Planner,
-    handles: HashMap<TaskId, AbortHandle>,
-}
-
-pub(crate) struct Shared {
-    state: Mutex<State>,
-    /// Readers wait here for bytes or errors.
-    pub(crate) data: Notify,
-    /// The scheduler waits here for events.
-    pub(crate) sched: Notify,
-    pub(crate) client: reqwest::Client,
-    pub(crate) origin: Origin,
-    pub(crate) stall_timeout: Duration,
-    stopped: AtomicBool,
-}
-
-impl Shared {
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock is a bug; the planner state is still consistent enough
-        // to shut down, so recover the guard instead of cascading panics.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn task_done(&self, task: TaskId) {
-        self.lock().handles.remove(&task);
-    }
-
-    fn abort(&self, st: &mut State, tasks: Vec<TaskId>) {
-        for t in tasks {
-            if let Some(h) = st.handles.remove(&t) {
-                h.abort();
-            }
         }
     }
 }

@@ -2,9 +2,9 @@
 //! Every outcome goes back to the planner (done, retry with the bytes kept, busy, fatal), with
 //! one log line for anything that went wrong.
 
-use crate::engine::Shared;
 use crate::origin::error_chain;
 use crate::planner::{Assignment, Failure, Flow};
+use crate::shared::Shared;
 use http::header;
 use std::sync::Arc;
 use std::time::Instant;

@@ -2,21 +2,38 @@
 //! playlists, `URI="..."` attributes of EXT-X-KEY/EXT-X-MAP/EXT-X-MEDIA) points at this server,
 //! and segments after the one a player asks for are prefetched in parallel, one connection each,
 //! `connections` at a time. Cache policy: at most `budget` bytes; the oldest entry is dropped.
+//!
+//! **What the funnel fetches.** Only the playlist URL it was started with and the URLs named by
+//! the playlists it has itself served: each such URL gets a number when its playlist is rewritten
+//! ([`Allowed`], at most [`ALLOWED_CAP`] of them, the oldest forgotten first), and the player asks
+//! for `/hls/<number>/<last path segment>`, e.g. `/hls/7/seg000.ts` (ffmpeg and mpv refuse a
+//! segment whose URL does not end in a media extension). Any other path under `/hls/` is refused
+//! with 403 and a log line: whoever can reach the funnel cannot make it fetch another address, and
+//! the user's `-H`/`--cookie` headers go only to these URLs (redirects to another host are refused
+//! by the client, see [`crate::client`]). A playlist URI that is not http(s), or carries a user
+//! name or password, is never numbered and is left as it stands.
+//!
+//! Playlists are not parsed into a typed model (`m3u8-rs` was considered): rewriting needs only
+//! RFC 8216 section 4.1's line split (URI lines, tags, comments) and the one `URI="..."` attribute
+//! a tag may carry, and this way every tag we do not know (LL-HLS parts, vendor tags) passes
+//! through byte for byte, which a parse-and-write round trip does not promise.
 
-use crate::server::FunnelState;
 use axum::body::Body;
-use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
-use std::collections::VecDeque;
+use percent_encoding::percent_decode_str;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 type Cell = Arc<OnceCell<Result<(Bytes, Option<HeaderValue>), String>>>;
 
-/// HLS state: the playlist URL, the known segment order and the prefetch cache.
+/// How many playlist-named URLs are remembered (a live playlist names new segments on every
+/// reload; the oldest are forgotten first, and a player is long past them by then).
+pub const ALLOWED_CAP: usize = 4096;
+
+/// HLS state: the playlist URL, the URLs its playlists named, the segment order and the cache.
 pub struct Hls {
     client: reqwest::Client,
     url: reqwest::Url,
@@ -30,6 +47,108 @@ struct Inner {
     /// Segment URLs in playlist order (of the last media playlist seen).
     order: Vec<String>,
     cache: VecDeque<(String, Cell)>,
+    allowed: Allowed,
+}
+
+/// One URL a served playlist named.
+#[derive(Debug, Clone)]
+struct Entry {
+    url: reqwest::Url,
+    /// The last path segment, as it appears (percent-encoded) in the local URI.
+    name: String,
+    /// A playlist (rewritten when served) rather than media bytes.
+    playlist: bool,
+}
+
+/// The bounded set of URLs the funnel may fetch besides its own playlist URL, by number.
+#[derive(Debug)]
+pub struct Allowed {
+    by_id: HashMap<u64, Entry>,
+    by_url: HashMap<String, u64>,
+    order: VecDeque<u64>,
+    next: u64,
+    cap: usize,
+}
+
+impl Default for Allowed {
+    fn default() -> Self {
+        Allowed::with_cap(ALLOWED_CAP)
+    }
+}
+
+impl Allowed {
+    /// An empty set that remembers at most `cap` URLs.
+    pub fn with_cap(cap: usize) -> Self {
+        Allowed {
+            by_id: HashMap::new(),
+            by_url: HashMap::new(),
+            order: VecDeque::new(),
+            next: 0,
+            cap: cap.max(1),
+        }
+    }
+
+    /// Numbers `url` (again the same number if it is already known) and returns its local path,
+    /// or `None` for a URL the funnel never fetches (not http(s), user name or password, no host).
+    pub fn admit(&mut self, url: &reqwest::Url, playlist: bool) -> Option<String> {
+        if !matches!(url.scheme(), "http" | "https")
+            || !url.username().is_empty()
+            || url.password().is_some()
+            || url.host_str().is_none_or(str::is_empty)
+        {
+            return None;
+        }
+        let key = url.as_str();
+        let id = match self.by_url.get(key) {
+            Some(id) => *id,
+            None => {
+                let id = self.next;
+                self.next += 1;
+                let name = url
+                    .path_segments()
+                    .and_then(|mut s| s.next_back())
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or(if playlist { "index.m3u8" } else { "media" })
+                    .to_owned();
+                self.by_id.insert(
+                    id,
+                    Entry {
+                        url: url.clone(),
+                        name,
+                        playlist,
+                    },
+                );
+                self.by_url.insert(key.to_owned(), id);
+                self.order.push_back(id);
+                while self.order.len() > self.cap {
+                    if let Some(old) = self.order.pop_front()
+                        && let Some(e) = self.by_id.remove(&old)
+                    {
+                        self.by_url.remove(e.url.as_str());
+                    }
+                }
+                id
+            }
+        };
+        Some(format!("/hls/{id}/{}", self.by_id[&id].name))
+    }
+
+    /// The entry for a request path below `/hls/` (`<number>/<name>`, percent-decoded).
+    fn lookup(&self, rest: &str) -> Option<&Entry> {
+        let (id, name) = rest.split_once('/')?;
+        let e = self.by_id.get(&id.parse::<u64>().ok()?)?;
+        (percent_decode_str(&e.name).decode_utf8().ok()? == name).then_some(e)
+    }
+
+    /// How many URLs are remembered.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// Nothing remembered yet.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
 }
 
 /// Is this URL (or content type) an HLS playlist?
@@ -41,16 +160,25 @@ pub fn is_playlist(url: &reqwest::Url, content_type: Option<&HeaderValue>) -> bo
     url.path().to_ascii_lowercase().ends_with(".m3u8") || ct.contains("mpegurl")
 }
 
-/// Local path for an absolute URL.
-fn local(abs: &str) -> String {
-    format!("/hls/{}", utf8_percent_encode(abs, NON_ALPHANUMERIC))
-}
+/// Tags whose `URI="..."` names a playlist (RFC 8216 4.3.4.1, 4.3.4.3).
+const PLAYLIST_URI_TAGS: [&str; 2] = ["EXT-X-MEDIA:", "EXT-X-I-FRAME-STREAM-INF:"];
 
-/// Rewrites a playlist fetched from `base`. Returns the text and the media URIs in order.
-pub fn rewrite(text: &str, base: &reqwest::Url) -> (String, Vec<String>) {
+/// Rewrites a playlist fetched from `base`, numbering every URI it names in `allowed`. Returns
+/// the text and the media (not playlist) URLs in order.
+pub fn rewrite(text: &str, base: &reqwest::Url, allowed: &mut Allowed) -> (String, Vec<String>) {
     let mut out = String::with_capacity(text.len() * 2);
-    let mut uris = Vec::new();
-    let resolve = |u: &str| base.join(u.trim()).map(|u| u.to_string()).ok();
+    let mut media = Vec::new();
+    // The URI line after EXT-X-STREAM-INF is a variant playlist (RFC 8216 4.3.4.2).
+    let mut variant_next = false;
+    let mut admit = |u: &str, playlist_tag: bool| {
+        let abs = base.join(u.trim()).ok()?;
+        let playlist = playlist_tag || is_playlist(&abs, None);
+        let local = allowed.admit(&abs, playlist);
+        if local.is_none() {
+            tracing::warn!(uri = %abs, "playlist URI left as it is: the funnel fetches only http(s) URLs without a user name or password");
+        }
+        Some((local?, abs, playlist))
+    };
     for line in text.lines() {
         let t = line.trim();
         if t.is_empty() {
@@ -58,27 +186,36 @@ pub fn rewrite(text: &str, base: &reqwest::Url) -> (String, Vec<String>) {
             continue;
         }
         if let Some(tag) = t.strip_prefix('#') {
-            // Rewrite URI="..." attributes inside tags.
+            if tag.starts_with("EXT-X-STREAM-INF:") {
+                variant_next = true;
+            }
+            // Rewrite the URI="..." attribute inside a tag.
+            let playlist_tag = PLAYLIST_URI_TAGS.iter().any(|p| tag.starts_with(p));
             if let Some(i) = tag.find("URI=\"")
                 && let Some(j) = tag[i + 5..].find('"')
-                && let Some(abs) = resolve(&tag[i + 5..i + 5 + j])
+                && let Some((local, _, _)) = admit(&tag[i + 5..i + 5 + j], playlist_tag)
             {
                 out.push('#');
                 out.push_str(&tag[..i + 5]);
-                out.push_str(&local(&abs));
+                out.push_str(&local);
                 out.push_str(&tag[i + 5 + j..]);
             } else {
                 out.push_str(t);
             }
-        } else if let Some(abs) = resolve(t) {
-            out.push_str(&local(&abs));
-            uris.push(abs);
         } else {
-            out.push_str(t);
+            match admit(t, std::mem::take(&mut variant_next)) {
+                Some((local, abs, playlist)) => {
+                    out.push_str(&local);
+                    if !playlist {
+                        media.push(abs.to_string());
+                    }
+                }
+                None => out.push_str(t),
+            }
         }
         out.push('\n');
     }
-    (out, uris)
+    (out, media)
 }
 
 impl Hls {
@@ -101,25 +238,33 @@ impl Hls {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// How many playlist-named URLs the funnel would fetch now.
+    pub fn allowed_len(&self) -> usize {
+        self.lock().allowed.len()
+    }
+
     async fn fetch_playlist(&self, url: &reqwest::Url) -> Response {
         let r = match self.client.get(url.clone()).send().await {
             Ok(r) if r.status().is_success() => r,
             Ok(r) => return bad_gateway(format!("playlist: origin answered {}", r.status())),
-            Err(e) => return bad_gateway(format!("playlist: {e}")),
+            Err(e) => {
+                return bad_gateway(format!("playlist: {}", crate::origin::error_chain(&e)));
+            }
         };
         let base = r.url().clone();
         let text = match r.text().await {
             Ok(t) => t,
             Err(e) => return bad_gateway(format!("playlist body: {e}")),
         };
-        let (body, uris) = rewrite(&text, &base);
-        let media: Vec<String> = uris
-            .into_iter()
-            .filter(|u| reqwest::Url::parse(u).is_ok_and(|u| !is_playlist(&u, None)))
-            .collect();
-        if !media.is_empty() {
-            self.lock().order = media;
-        }
+        let (body, media) = {
+            let mut g = self.lock();
+            let (body, media) = rewrite(&text, &base, &mut g.allowed);
+            if !media.is_empty() {
+                g.order = media.clone();
+            }
+            (body, media)
+        };
+        tracing::info!("GET hls playlist {url} -> 200 ({} media URIs)", media.len());
         (
             [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
             body,
@@ -131,6 +276,42 @@ impl Hls {
     pub async fn playlist(&self) -> Response {
         let url = self.url.clone();
         self.fetch_playlist(&url).await
+    }
+
+    /// `GET /hls/<rest>` (`rest` percent-decoded): a URL a served playlist named, by number; a
+    /// nested playlist comes back rewritten, a segment from the prefetch cache. Anything else is
+    /// refused with 403.
+    pub async fn get(self: &Arc<Self>, rest: &str) -> Response {
+        let Some(entry) = self.lock().allowed.lookup(rest).cloned() else {
+            tracing::warn!(
+                path = ?format!("/hls/{rest}"),
+                "GET refused (403): not a URL named by a playlist this funnel served"
+            );
+            return (
+                StatusCode::FORBIDDEN,
+                "403 forbidden: the funnel fetches only its playlist and the URLs that playlist names\n",
+            )
+                .into_response();
+        };
+        if entry.playlist {
+            return self.fetch_playlist(&entry.url).await;
+        }
+        let url = entry.url.to_string();
+        self.prefetch_after(&url);
+        let cell = self.cell(&url);
+        let client = self.client.clone();
+        let r = cell.get_or_init(|| Hls::load(&client, &url)).await.clone();
+        tracing::info!(
+            "GET hls segment {url} -> {}",
+            if r.is_ok() { "200" } else { "502" }
+        );
+        match r {
+            Ok((b, ct)) => {
+                let ct = ct.unwrap_or(HeaderValue::from_static("video/mp2t"));
+                ([(header::CONTENT_TYPE, ct)], Body::from(b)).into_response()
+            }
+            Err(e) => bad_gateway(format!("segment {url}: {e}")),
+        }
     }
 
     fn cell(&self, url: &str) -> Cell {
@@ -165,7 +346,11 @@ impl Hls {
         client: &reqwest::Client,
         url: &str,
     ) -> Result<(Bytes, Option<HeaderValue>), String> {
-        let r = client.get(url).send().await.map_err(|e| e.to_string())?;
+        let r = client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| crate::origin::error_chain(&e))?;
         if !r.status().is_success() {
             return Err(format!("origin answered {}", r.status()));
         }
@@ -206,59 +391,76 @@ fn bad_gateway(msg: String) -> Response {
     (StatusCode::BAD_GATEWAY, format!("{msg}\n")).into_response()
 }
 
-/// `GET /hls/<encoded absolute URL>`: a segment (from the prefetch cache) or a nested playlist.
-pub async fn segment(State(s): State<Arc<FunnelState>>, Path(rest): Path<String>) -> Response {
-    let Some(h) = &s.hls else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    // axum has already percent-decoded the path segment back into the absolute URL.
-    let url = rest;
-    let Ok(parsed) = reqwest::Url::parse(&url) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    if !matches!(parsed.scheme(), "http" | "https") {
-        return StatusCode::NOT_FOUND.into_response();
-    }
-    if is_playlist(&parsed, None) {
-        return h.fetch_playlist(&parsed).await;
-    }
-    h.prefetch_after(&url);
-    let cell = h.cell(&url);
-    let client = h.client.clone();
-    let r = cell.get_or_init(|| Hls::load(&client, &url)).await.clone();
-    tracing::info!(
-        "GET hls segment {url} -> {}",
-        if r.is_ok() { "200" } else { "502" }
-    );
-    match r {
-        Ok((b, ct)) => {
-            let ct = ct.unwrap_or(HeaderValue::from_static("video/mp2t"));
-            ([(header::CONTENT_TYPE, ct)], Body::from(b)).into_response()
-        }
-        Err(e) => bad_gateway(format!("segment {url}: {e}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn url(s: &str) -> reqwest::Url {
+        reqwest::Url::parse(s).unwrap()
+    }
+
     #[test]
-    fn rewrites_every_uri() {
-        let base = reqwest::Url::parse("http://o.example/v/index.m3u8").unwrap();
-        let pl = "#EXTM3U\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:4,\nseg1.ts\n#EXTINF:4,\n/abs/seg2.ts\nhttp://cdn.example/seg3.ts\n";
-        let (out, uris) = rewrite(pl, &base);
+    fn rewrites_every_uri_keeping_the_file_name() {
+        let base = url("http://o.example/v/index.m3u8");
+        let pl = "#EXTM3U\n#EXT-X-MAP:URI=\"init.mp4\"\n#EXTINF:4,\nseg1.ts\n#EXTINF:4,\n/abs/seg2.ts?tok=1\n#EXTINF:4,\nhttp://cdn.example/seg3.ts\n";
+        let mut allowed = Allowed::default();
+        let (out, media) = rewrite(pl, &base, &mut allowed);
         assert_eq!(
-            uris,
+            media,
             vec![
                 "http://o.example/v/seg1.ts",
-                "http://o.example/abs/seg2.ts",
+                "http://o.example/abs/seg2.ts?tok=1",
                 "http://cdn.example/seg3.ts"
             ]
         );
-        assert!(out.contains("#EXT-X-MAP:URI=\"/hls/http%3A%2F%2Fo%2Eexample%2Fv%2Finit%2Emp4\""));
-        assert!(out.contains("\n/hls/http%3A%2F%2Fo%2Eexample%2Fv%2Fseg1%2Ets\n"));
-        assert!(!out.contains("\nseg1.ts"));
-        assert!(out.starts_with("#EXTM3U\n"));
+        assert_eq!(
+            out,
+            "#EXTM3U\n#EXT-X-MAP:URI=\"/hls/0/init.mp4\"\n#EXTINF:4,\n/hls/1/seg1.ts\n#EXTINF:4,\n/hls/2/seg2.ts\n#EXTINF:4,\n/hls/3/seg3.ts\n"
+        );
+        assert_eq!(allowed.len(), 4);
+        // The same playlist again (a live reload) keeps the numbers.
+        let (again, _) = rewrite(pl, &base, &mut allowed);
+        assert_eq!(again, out);
+        assert_eq!(
+            allowed.lookup("2/seg2.ts").map(|e| e.url.as_str()),
+            Some("http://o.example/abs/seg2.ts?tok=1")
+        );
+        assert!(allowed.lookup("2/other.ts").is_none(), "name must match");
+        assert!(allowed.lookup("9/seg2.ts").is_none(), "unknown number");
+    }
+
+    #[test]
+    fn variants_are_playlists_and_unfetchable_uris_stay_as_they_are() {
+        let base = url("http://o.example/master.m3u8");
+        let pl = "#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"audio/list\"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nhi/list\n#EXTINF:4,\nfile:///etc/passwd\n#EXTINF:4,\nhttp://user:pw@o.example/s.ts\n";
+        let mut allowed = Allowed::default();
+        let (out, media) = rewrite(pl, &base, &mut allowed);
+        assert!(media.is_empty(), "{media:?}");
+        assert!(out.contains("URI=\"/hls/0/list\""), "{out}");
+        assert!(out.contains("\n/hls/1/list\n"), "{out}");
+        assert!(out.contains("\nfile:///etc/passwd\n"), "{out}");
+        assert!(out.contains("\nhttp://user:pw@o.example/s.ts\n"), "{out}");
+        assert_eq!(allowed.len(), 2);
+        assert!(allowed.lookup("0/list").unwrap().playlist);
+        assert!(allowed.lookup("1/list").unwrap().playlist);
+    }
+
+    #[test]
+    fn the_set_is_bounded() {
+        let mut allowed = Allowed::with_cap(3);
+        for i in 0..5 {
+            let p = allowed.admit(&url(&format!("http://o.example/s{i}.ts")), false);
+            assert_eq!(p.as_deref(), Some(format!("/hls/{i}/s{i}.ts").as_str()));
+        }
+        assert_eq!(allowed.len(), 3);
+        assert!(allowed.lookup("1/s1.ts").is_none(), "oldest forgotten");
+        assert!(allowed.lookup("4/s4.ts").is_some());
+        // A forgotten URL named again gets a new number.
+        assert_eq!(
+            allowed
+                .admit(&url("http://o.example/s0.ts"), false)
+                .as_deref(),
+            Some("/hls/5/s0.ts")
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The funnel: fetch a throttled remote resource over many parallel range connections and
 //! serve it to a local player (or write it to a file) while the player seeks freely.
 //!
-//! Flow (ARCHITECTURE.md): player request -> [`planner`] (sans-IO: pieces, read position, seek,
+//! Flow (see `docs/architecture.md`): player request -> [`planner`] (sans-IO: pieces, read position, seek,
 //! retries, memory bound) -> [`fetch`] (N connections, driven by [`engine`]) -> ordered bytes ->
 //! [`server`] response. [`download`] uses the same engine to write a file.
 
@@ -17,6 +17,7 @@ pub mod origin;
 pub mod planner;
 pub mod resume;
 pub mod server;
+mod shared;
 pub mod size;
 
 pub use error::{Error, Result};

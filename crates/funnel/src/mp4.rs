@@ -3,6 +3,13 @@
 //! ("moov atom not found", seed 003). We walk the top-level boxes (ISO/IEC 14496-12 section 4.2:
 //! 32-bit size + type, size 1 = 64-bit size follows, size 0 = to end of file) with tiny range
 //! requests, then fetch `moov` whole and keep it as a prefill for the reader that asks for it.
+//!
+//! `homestream-library` walks the same top-level boxes in `duration/mp4.rs`, over a local file
+//! (`Read + Seek`, on a blocking thread). This walk is over async HTTP range requests, so only
+//! the sixteen-byte header parse could be shared, and sharing it would tie the funnel to the
+//! library crate (they have no other link) or need a crate of its own for twenty lines. A box
+//! crate (`mp4-atom`, `mp4`) does not help either: both parse whole boxes from bytes in memory,
+//! and the point here is to not download `mdat` to reach `moov`.
 
 use crate::origin::Origin;
 use bytes::Bytes;

@@ -9,7 +9,7 @@ use crate::hls;
 use crate::origin::Origin;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -38,7 +38,7 @@ pub fn router(state: Arc<FunnelState>) -> Router {
     Router::new()
         .route("/", get(media).head(media))
         .route("/player", get(player))
-        .route("/hls/{*rest}", get(hls::segment))
+        .route("/hls/{*rest}", get(hls_get))
         .with_state(state)
 }
 
@@ -52,6 +52,14 @@ const PLAYER: &str = r#"<!doctype html>
 
 async fn player() -> Html<&'static str> {
     Html(PLAYER)
+}
+
+/// `GET /hls/...`: see [`hls::Hls::get`] (403 for anything its playlists did not name).
+async fn hls_get(State(s): State<Arc<FunnelState>>, Path(rest): Path<String>) -> Response {
+    match &s.hls {
+        Some(h) => h.get(&rest).await,
+        None => (StatusCode::NOT_FOUND, "not an HLS funnel\n").into_response(),
+    }
 }
 
 async fn media(State(s): State<Arc<FunnelState>>, req: Request) -> Response {

@@ -1,4 +1,4 @@
-//! Byte sizes with binary suffixes (`8M`, `512K`, `1G`), as PRODUCT.md asks of every size option.
+//! Byte sizes with binary suffixes (`8M`, `512K`, `1G`), which every size option accepts.
 //!
 //! Hand-written because it is ten lines and the crates that do it pull in float formatting we do not
 //! want; `K`, `M`, `G`, `T` are powers of 1024 (an optional trailing `B`/`iB` is accepted).

@@ -23,6 +23,7 @@ mod status;
 pub use config::{ServeConfig, Tls};
 pub use error::Error;
 pub use listen::{lan_urls, qr_text};
+pub use pages::{error_page, error_response, html_errors};
 pub use routes::{RouteInfo, app, build_router};
 pub use run::{Server, start};
 pub use state::AppState;

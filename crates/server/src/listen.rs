@@ -144,9 +144,37 @@ mod tests {
         assert_eq!(all.last().unwrap(), "http://127.0.0.1:8123/");
     }
 
+    /// Reads the terminal drawing back into modules (each character is two rows: the drawn
+    /// half is a light module, since the code is drawn light-on-dark for a dark terminal) and
+    /// decodes it with a QR reader.
+    fn decode(drawing: &str) -> String {
+        let rows: Vec<Vec<char>> = drawing.lines().map(|l| l.chars().collect()).collect();
+        let width = rows.iter().map(Vec::len).max().unwrap();
+        const SCALE: usize = 4;
+        let dark = |x: usize, y: usize| {
+            let c = rows[y / 2].get(x).copied().unwrap_or(' ');
+            let light = match (c, y % 2) {
+                ('█', _) | ('▀', 0) | ('▄', 1) => true,
+                (' ' | '▀' | '▄', _) => false,
+                (c, _) => panic!("unexpected character {c:?} in the QR drawing"),
+            };
+            !light
+        };
+        let mut img = rqrr::PreparedImage::prepare_from_bitmap(
+            width * SCALE,
+            rows.len() * 2 * SCALE,
+            |x, y| dark(x / SCALE, y / SCALE),
+        );
+        let grids = img.detect_grids();
+        assert_eq!(grids.len(), 1, "one QR code in:\n{drawing}");
+        grids[0].decode().expect("the QR code decodes").1
+    }
+
     #[test]
     fn qr_renders() {
-        let q = qr_text("http://192.168.1.2:8000/").unwrap();
-        assert!(q.lines().count() > 10);
+        for url in ["http://192.168.1.2:8000/", "https://[fd00::1]:8443/"] {
+            let q = qr_text(url).unwrap();
+            assert_eq!(decode(&q), url);
+        }
     }
 }

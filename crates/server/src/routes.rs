@@ -52,9 +52,11 @@ pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
 }
 
 /// The served application: `router` behind the auth gate (when `auth` is on) and the Host
-/// check, with the request log outermost so that refusals are logged too.
+/// check, errors as pages for browsers ([`pages::html_errors`]), with the request log outermost
+/// so that refusals are logged too.
 pub fn app(router: Router, auth: Option<Arc<homestream_auth::Auth>>) -> Router {
     homestream_auth::http::protect(router, auth)
         .layer(axum::middleware::from_fn(host_check::require_one_host))
+        .layer(axum::middleware::from_fn(pages::html_errors))
         .layer(axum::middleware::from_fn(access_log::log_requests))
 }

@@ -54,6 +54,17 @@ async fn chromium_plays_and_seeks_a_library_video() {
         statuses.iter().all(|&s| s == 206 || s == 200),
         "{statuses:?}"
     );
+    assert_eq!(
+        seen["avi"]["warningShown"], true,
+        "a file Chromium cannot play says so: {seen}"
+    );
+    assert!(
+        seen["avi"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("This browser cannot play broken.avi"),
+        "{seen}"
+    );
     assert_eq!(seen["avi"]["download"], "/media/broken.avi");
     assert_eq!(seen["mov"]["width"], 320, "{seen}");
     assert_eq!(
@@ -228,5 +239,6 @@ async fn chromium_logs_in_plays_and_is_refused_after_logout() {
         assert_eq!(status, 401, "{path} after logout: {seen}");
     }
     assert_eq!(seen["afterNavigation"], "/login", "{seen}");
+    homestream_test_support::assert_no_console_errors(&seen);
     server.shutdown().await;
 }

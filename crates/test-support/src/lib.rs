@@ -107,10 +107,27 @@ pub async fn browser_script(
 /// Fails unless the browser script saw no script errors and no console errors (a failed load,
 /// an exception in a page's script): things a user never sees but that break something.
 pub fn assert_no_console_errors(seen: &serde_json::Value) {
+    assert_no_console_errors_except(seen, &[]);
+}
+
+/// Like [`assert_no_console_errors`], but lets through errors that contain one of `expected`:
+/// Chromium logs "the server responded with a status of 401" for a request the test makes on
+/// purpose to see it refused, and that one is no fault.
+pub fn assert_no_console_errors_except(seen: &serde_json::Value, expected: &[&str]) {
     let errors = seen["consoleErrors"]
         .as_array()
         .expect("the script's result has consoleErrors (tests/browser/lib.mjs adds it)");
-    assert!(errors.is_empty(), "the browser logged errors: {errors:#?}");
+    let unexpected: Vec<_> = errors
+        .iter()
+        .filter(|e| {
+            let e = e.as_str().unwrap_or("");
+            !expected.iter().any(|x| e.contains(x))
+        })
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "the browser logged errors: {unexpected:#?}"
+    );
 }
 
 /// What Debian's ffprobe says a file or URL lasts, in seconds. Blocking.

@@ -1,18 +1,16 @@
-//! The middleware in front of every route, and [`protect`] that installs it.
+//! The middleware in front of every route (installed by [`super::protect`]), and the helpers the
+//! login routes share with it: the session cookie, the client address, refusals.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use axum::Router;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use base64::Engine;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
-use super::login;
 use crate::auth::{Auth, LoginOutcome, Via};
 use crate::ratelimit::retry_secs;
 
@@ -26,31 +24,6 @@ pub struct AuthUser {
     pub name: String,
     /// How the request proved it.
     pub via: Via,
-}
-
-/// Adds `GET|POST /login`, `POST /logout` and the access check in front of every other
-/// route of `router`, including its fallback (unknown paths are refused like known ones,
-/// so anonymous clients cannot map the site). `auth = None` returns `router` unchanged:
-/// print [`super::open_server_warning`] then.
-///
-/// The client address comes from `ConnectInfo<SocketAddr>`: serve with
-/// `into_make_service_with_connect_info::<SocketAddr>()`. Without it all clients share one
-/// address for rate limiting (logged once), which is safe but lets one client slow others.
-pub fn protect(router: Router, auth: Option<Arc<Auth>>) -> Router {
-    let Some(auth) = auth else {
-        return router;
-    };
-    let inner = router
-        .route(
-            "/login",
-            get(login::page)
-                .post(login::submit)
-                .with_state(auth.clone()),
-        )
-        .route("/logout", post(login::logout).with_state(auth.clone()));
-    Router::new()
-        .fallback_service(inner)
-        .layer(middleware::from_fn_with_state(auth, gate))
 }
 
 static NO_CONNECT_INFO: AtomicBool = AtomicBool::new(false);
@@ -70,16 +43,16 @@ pub(super) fn client_ip(req_ext: &http::Extensions) -> IpAddr {
     }
 }
 
-/// The value of cookie `name` (RFC 6265 §4.2: `a=b; c=d`).
-pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of cookie `name` (RFC 6265 §4.2: `a=b; c=d`; a quoted value loses its quotes).
+pub(super) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value_trimmed().to_owned())
 }
 
 enum Identity {
@@ -91,7 +64,7 @@ enum Identity {
 
 async fn identify(auth: &Auth, headers: &HeaderMap, ip: IpAddr) -> Identity {
     if let Some(sid) = cookie(headers, SESSION_COOKIE)
-        && let Some(user) = auth.session_user(sid)
+        && let Some(user) = auth.session_user(&sid)
     {
         return Identity::User(user, Via::Session);
     }
@@ -197,7 +170,8 @@ fn to_login(path_and_query: &str) -> Response {
     r
 }
 
-async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
+/// The check in front of every route but `/login` and `/logout`.
+pub(super) async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if path == "/login" || path == "/logout" {
         return next.run(req).await;
@@ -236,11 +210,11 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("a=1; hs_session=abc ; b=2"),
         );
-        assert_eq!(cookie(&h, "hs_session"), Some("abc"));
-        assert_eq!(cookie(&h, "b"), Some("2"));
+        assert_eq!(cookie(&h, "hs_session").as_deref(), Some("abc"));
+        assert_eq!(cookie(&h, "b").as_deref(), Some("2"));
         assert_eq!(cookie(&h, "c"), None);
         h.append(header::COOKIE, HeaderValue::from_static("c=\"q\""));
-        assert_eq!(cookie(&h, "c"), Some("q"));
+        assert_eq!(cookie(&h, "c").as_deref(), Some("q"));
     }
 
     #[test]

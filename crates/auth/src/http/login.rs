@@ -47,7 +47,7 @@ fn render(status: StatusCode, message: &str, next: &str) -> Response {
     h.insert(
         "content-security-policy",
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'",
         ),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
@@ -73,13 +73,17 @@ fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 fn session_cookie(value: &str, max_age: Duration, secure: bool) -> HeaderValue {
-    let s = format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        max_age.as_secs(),
-        if secure { "; Secure" } else { "" }
-    );
+    let c = cookie::Cookie::build((SESSION_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(
+            i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .secure(secure)
+        .build();
     // Session ids are hex; the header value is always valid.
-    HeaderValue::from_str(&s).unwrap_or_else(|_| HeaderValue::from_static(""))
+    HeaderValue::from_str(&c.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 fn see_other(location: &str) -> Response {
@@ -142,7 +146,7 @@ pub(super) async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) ->
         return (StatusCode::FORBIDDEN, "403 cross-origin logout refused\n").into_response();
     }
     if let Some(sid) = cookie(&headers, SESSION_COOKIE) {
-        auth.logout(sid);
+        auth.logout(&sid);
     }
     let mut r = see_other("/login");
     r.headers_mut().insert(
@@ -156,12 +160,20 @@ pub(super) async fn logout(State(auth): State<Arc<Auth>>, headers: HeaderMap) ->
 mod tests {
     use super::*;
 
-    #[test]
-    fn page_escapes() {
-        let r = render(StatusCode::OK, "<b>", "/x\"><script>");
+    #[tokio::test]
+    async fn page_escapes() {
+        let r = render(StatusCode::OK, "<b>&'", "/x\"><script>alert(1)</script>");
         assert_eq!(r.status(), StatusCode::OK);
-        assert!(PAGE.contains("{{message}}") && PAGE.contains("{{next}}"));
-        assert!(PAGE.contains("name=\"user\"") && PAGE.contains("name=\"password\""));
+        let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap();
+        let body = String::from_utf8(body.to_vec()).unwrap();
+        assert!(body.contains("&lt;b&gt;&amp;&#39;"), "{body}");
+        assert!(
+            body.contains("value=\"/x&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""),
+            "{body}"
+        );
+        assert!(!body.contains("<b>") && !body.contains("<script"), "{body}");
+        assert!(!body.contains("{{"), "every placeholder filled: {body}");
+        assert!(body.contains("name=\"user\"") && body.contains("name=\"password\""));
         assert_eq!(
             escape_html("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
@@ -189,12 +201,15 @@ mod tests {
 
     #[test]
     fn cookie_attributes() {
-        let c = session_cookie("ab", Duration::from_secs(60), true);
-        assert_eq!(
-            c,
-            "hs_session=ab; Path=/; HttpOnly; SameSite=Strict; Max-Age=60; Secure"
-        );
-        let c = session_cookie("ab", Duration::from_secs(60), false);
-        assert!(!c.to_str().unwrap().contains("Secure"));
+        let parse = |v: HeaderValue| cookie::Cookie::parse(v.to_str().unwrap().to_owned()).unwrap();
+        let c = parse(session_cookie("ab", Duration::from_secs(60), true));
+        assert_eq!((c.name(), c.value()), ("hs_session", "ab"));
+        assert_eq!(c.path(), Some("/"));
+        assert_eq!(c.http_only(), Some(true));
+        assert_eq!(c.same_site(), Some(cookie::SameSite::Strict));
+        assert_eq!(c.max_age(), Some(cookie::time::Duration::seconds(60)));
+        assert_eq!(c.secure(), Some(true));
+        let c = parse(session_cookie("ab", Duration::from_secs(60), false));
+        assert_ne!(c.secure(), Some(true));
     }
 }

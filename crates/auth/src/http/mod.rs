@@ -9,8 +9,39 @@
 mod gate;
 mod login;
 
+use std::sync::Arc;
+
+use axum::Router;
+use axum::middleware;
+use axum::routing::{get, post};
+
 pub use crate::auth::{Auth, AuthConfig, Via};
-pub use gate::{AuthUser, SESSION_COOKIE, protect};
+pub use gate::{AuthUser, SESSION_COOKIE};
+
+/// Adds `GET|POST /login`, `POST /logout` and the access check in front of every other
+/// route of `router`, including its fallback (unknown paths are refused like known ones,
+/// so anonymous clients cannot map the site). `auth = None` returns `router` unchanged:
+/// print [`open_server_warning`] then.
+///
+/// The client address comes from `ConnectInfo<SocketAddr>`: serve with
+/// `into_make_service_with_connect_info::<SocketAddr>()`. Without it all clients share one
+/// address for rate limiting (logged once), which is safe but lets one client slow others.
+pub fn protect(router: Router, auth: Option<Arc<Auth>>) -> Router {
+    let Some(auth) = auth else {
+        return router;
+    };
+    let inner = router
+        .route(
+            "/login",
+            get(login::page)
+                .post(login::submit)
+                .with_state(auth.clone()),
+        )
+        .route("/logout", post(login::logout).with_state(auth.clone()));
+    Router::new()
+        .fallback_service(inner)
+        .layer(middleware::from_fn_with_state(auth, gate::gate))
+}
 
 /// The warning the server prints at start when it runs without `--auth`.
 pub fn open_server_warning() -> &'static str {

@@ -18,7 +18,10 @@ pub const PASSWORD: &str = homestream_test_support::PASSWORD;
 
 pub fn app() -> Router {
     Router::new()
-        .route("/", get(|| async { Html("<h1>library</h1>") }))
+        .route(
+            "/",
+            get(|| async { Html("<link rel=\"icon\" href=\"data:,\"><h1>library</h1>") }),
+        )
         .route("/media/{*path}", get(|| async { "media bytes" }))
         .route("/api/status", get(|| async { "{\"ok\":true}" }))
         .route("/live/{name}/index.m3u8", get(|| async { "#EXTM3U\n" }))

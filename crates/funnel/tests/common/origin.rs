@@ -100,6 +100,8 @@ pub struct OriginState {
     pub fixed: Option<Bytes>,
     /// Extra files: path -> (content type, bytes) (HLS playlists and segments).
     pub files: Mutex<Vec<(String, &'static str, Bytes)>>,
+    /// Paths answered with `302 Found` to a location: path -> Location.
+    pub moved: Mutex<Vec<(String, String)>>,
     pub log: bool,
 }
 
@@ -141,6 +143,7 @@ impl TestOrigin {
             seen: Mutex::new(Vec::new()),
             fixed,
             files: Mutex::new(Vec::new()),
+            moved: Mutex::new(Vec::new()),
             log: false,
         });
         let app = Router::new()
@@ -204,6 +207,26 @@ enum Cut {
 
 async fn serve(State(s): State<Arc<OriginState>>, req: Request) -> Response {
     let path = req.uri().path().to_owned();
+    let moved = s
+        .moved
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(p, _)| *p == path)
+        .cloned();
+    let file = s.files.lock().unwrap().iter().any(|(p, _, _)| *p == path);
+    if moved.is_some() || file {
+        s.seen.lock().unwrap().push(Seen {
+            path: path.clone(),
+            range: None,
+            headers: req.headers().clone(),
+            sent: Arc::new(AtomicU64::new(0)),
+            start: 0,
+        });
+    }
+    if let Some((_, to)) = moved {
+        return (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
+    }
     if let Some((_, ct, b)) = s
         .files
         .lock()

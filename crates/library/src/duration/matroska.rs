@@ -189,13 +189,29 @@ mod tests {
         let mut info = el(TIMESTAMP_SCALE, &[0x0f, 0x42, 0x40]);
         info.extend(el(DURATION, &12_345.0f64.to_be_bytes()));
         let file = mkv(&info, true);
-        for cut in 0..file.len().min(400) {
-            let _ = duration(&mut Cursor::new(file[..cut].to_vec()));
+        let whole = Some(Duration::from_millis(12_345));
+        assert_eq!(duration(&mut Cursor::new(file.clone())), whole);
+        // Info ends where the Cluster begins; the Cluster itself is never read.
+        let info_end = file.len() - el(CLUSTER, &[0u8; 5000]).len();
+        for cut in 0..file.len() {
+            let want = if cut >= info_end { whole } else { None };
+            let got = duration(&mut Cursor::new(file[..cut].to_vec()));
+            assert_eq!(got, want, "file cut at {cut} of {} bytes", file.len());
         }
-        for i in 0..file.len().min(400) {
+        for i in 0..file.len() {
             let mut f = file.clone();
             f[i] ^= 0xff;
-            let _ = duration(&mut Cursor::new(f));
+            let got = duration(&mut Cursor::new(f));
+            if i >= info_end {
+                // A flipped byte inside the Cluster's data changes nothing.
+                assert_eq!(got, whole, "byte {i} flipped");
+            } else {
+                // Anything else: no panic, and no duration beyond the sanity bound.
+                assert!(
+                    got.is_none_or(|d| d <= Duration::from_secs(366 * 24 * 3600)),
+                    "byte {i} flipped: {got:?}"
+                );
+            }
         }
     }
 }
