@@ -44,6 +44,20 @@ fn with_secrets() -> reqwest::Client {
     .unwrap()
 }
 
+/// A funnel of the origin's `/hls/index.m3u8` sending the user's headers, with `connections`,
+/// whose playlist has been served once (so its URLs are numbered).
+async fn funnel_with_secrets(o: &TestOrigin, connections: usize) -> Funnel {
+    let f = Funnel::start_with(
+        with_secrets(),
+        &o.url("/hls/index.m3u8"),
+        cfg(connections, 256 << 10, MIB, 2),
+    )
+    .await
+    .unwrap();
+    playlist(&f).await;
+    f
+}
+
 async fn status(f: &Funnel, path: &str) -> u16 {
     player()
         .get(format!("http://{}{path}", f.addr))
@@ -96,14 +110,7 @@ async fn refuses_every_url_its_playlists_did_not_name() {
     let o = TestOrigin::start(MIB, 0).await;
     vod(&o, &segments(2));
     let other = TestOrigin::start(3 * MIB, 0).await;
-    let f = Funnel::start_with(
-        with_secrets(),
-        &o.url("/hls/index.m3u8"),
-        cfg(4, 256 << 10, MIB, 2),
-    )
-    .await
-    .unwrap();
-    playlist(&f).await;
+    let f = funnel_with_secrets(&o, 4).await;
     let port = o.addr.port();
     let hostile = [
         encoded(&other.url("/secret.bin")),
@@ -183,14 +190,7 @@ async fn redirects_leaving_the_origin_are_not_followed_with_the_users_headers() 
         ));
     }
     // One connection: no prefetch of segment 1 while segment 0 is asked for.
-    let f = Funnel::start_with(
-        with_secrets(),
-        &o.url("/hls/index.m3u8"),
-        cfg(1, 256 << 10, MIB, 2),
-    )
-    .await
-    .unwrap();
-    playlist(&f).await;
+    let f = funnel_with_secrets(&o, 1).await;
     assert_eq!(status(&f, "/hls/1/seg1.ts").await, 502);
     let b = player()
         .get(format!("http://{}/hls/2/seg2.ts", f.addr))
@@ -202,14 +202,7 @@ async fn redirects_leaving_the_origin_are_not_followed_with_the_users_headers() 
     assert!(other.seen().is_empty(), "{:?}", other.seen());
     // Another host name for the same address is another server too.
     o.state.moved.lock().unwrap()[0].1 = away[1].clone();
-    let f = Funnel::start_with(
-        with_secrets(),
-        &o.url("/hls/index.m3u8"),
-        cfg(1, 256 << 10, MIB, 2),
-    )
-    .await
-    .unwrap();
-    playlist(&f).await;
+    let f = funnel_with_secrets(&o, 1).await;
     let n = o.seen().len();
     assert_eq!(status(&f, "/hls/1/seg1.ts").await, 502);
     let asked = o.seen()[n..]
