@@ -136,17 +136,23 @@
     if (keep > start + 1) sb.remove(start, keep);
   }
 
+  // Jumping costs a decode from the previous keyframe; on a slow device a jump every time it
+  // is behind would never show a frame. So: speed up a little for small lags, jump at most
+  // every few seconds for large ones, never while a seek is still running.
+  let lastJump = -1e9;
   function keepLive() {
     const b = video.buffered;
-    if (!b.length) return;
+    if (!b.length || video.seeking) return;
     const end = b.end(b.length - 1);
     const t = video.currentTime;
     const behind = end - t;
-    if (t < b.start(0) || behind > JUMP) {
+    const now = performance.now();
+    if (t < b.start(0) || (behind > JUMP && now - lastJump > 3000)) {
       video.currentTime = Math.max(b.start(b.length - 1), end - TARGET);
+      lastJump = now;
       stats.jumps++;
     } else if (behind > SPEED_UP) {
-      video.playbackRate = 1.1;
+      video.playbackRate = behind > 0.6 ? 1.25 : 1.1;
     } else if (behind < TARGET) {
       video.playbackRate = 1.0;
     }
