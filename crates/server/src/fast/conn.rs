@@ -7,7 +7,7 @@ use super::response::{self, Framing};
 use super::send::{send_all, send_file};
 use crate::access_log::BodySent;
 use crate::media::FileRegion;
-use crate::run::{Conn, HEADER_TIMEOUT};
+use crate::connection::{Conn, HEADER_TIMEOUT};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use bytes::{Buf, Bytes, BytesMut};
