@@ -148,9 +148,8 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    // NODELAY, and a small TCP_NOTSENT_LOWAT so live viewers' frames do not
-                    // queue in the kernel (see homestream_live::net).
-                    homestream_live::net::tune_stream_socket(&stream);
+                    // Live streams add their own tuning later (see `connection`).
+                    let _ = stream.set_nodelay(true);
                     // `[::]` listeners see IPv4 clients as ::ffff:a.b.c.d; logs and rate limits
                     // want the plain address.
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
@@ -161,11 +160,15 @@ async fn accept_loop(
                         None if sendfile => {
                             tokio::spawn(until_closed(closed, crate::fast::serve(stream, conn, stop.clone())));
                         }
-                        None => { tokio::spawn(until_closed(closed, conn.serve(stream))); }
+                        None => {
+                            let socket = conn.socket(stream);
+                            tokio::spawn(until_closed(closed, conn.serve(socket)));
+                        }
                         Some(acceptor) => {
                             let acceptor = acceptor.clone();
                             tokio::spawn(until_closed(closed, async move {
-                                match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                                let socket = conn.socket(stream);
+                                match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(socket)).await {
                                     Ok(Ok(tls_stream)) => conn.serve(tls_stream).await,
                                     Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
                                     Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),

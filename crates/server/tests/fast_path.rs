@@ -260,6 +260,59 @@ async fn sendfile_and_hyper_answer_alike() {
     copying.shutdown().await;
 }
 
+/// What a player seeking in a movie does: 1 MiB ranges at arbitrary offsets, one after the
+/// other on one keep-alive connection. Each must come at once on loopback; the sendfile path
+/// once held the end of the second and later responses back for 200 ms (issue 13).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_ranges_at_unaligned_offsets_come_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let len = 48 << 20;
+    let data = Arc::new(random_file(dir.path(), "big.mp4", len));
+    let offsets = [
+        5_000_000usize,
+        30_000_001,
+        1,
+        12_345_678,
+        40_000_003,
+        7_777_777,
+        20_971_520,
+        33_554_431,
+    ];
+    for no_sendfile in [false, true] {
+        let server = common::serve_with(&[dir.path()], no_sendfile).await;
+        let addr = server.local_addr;
+        let data = Arc::clone(&data);
+        let slowest = tokio::task::spawn_blocking(move || {
+            let mut s = connect(addr);
+            let mut buf = Vec::new();
+            // The first request warms the connection and the page cache alike.
+            s.write_all(get("/media/big.mp4", "Range: bytes=0-1048575\r\n").as_bytes())
+                .unwrap();
+            assert_eq!(read_response(&mut s, &mut buf, false).status, 206);
+            let mut times = Vec::new();
+            for &at in &offsets {
+                let last = at + (1 << 20) - 1;
+                let range = format!("Range: bytes={at}-{last}\r\n");
+                let started = std::time::Instant::now();
+                s.write_all(get("/media/big.mp4", &range).as_bytes()).unwrap();
+                let r = read_response(&mut s, &mut buf, false);
+                times.push(started.elapsed());
+                assert_eq!(r.status, 206);
+                assert!(r.body == data[at..=last], "bytes of {range:?}");
+            }
+            times
+        })
+        .await
+        .unwrap();
+        let worst = slowest.iter().max().unwrap();
+        assert!(
+            *worst < Duration::from_millis(50),
+            "sendfile off: {no_sendfile}: response times {slowest:?}"
+        );
+        server.shutdown().await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_shrinks_mid_body_ends_the_response_short() {
     let dir = tempfile::tempdir().unwrap();
