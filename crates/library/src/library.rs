@@ -5,8 +5,10 @@ use crate::duration::header_reader;
 use crate::kind::{MediaKind, kind_of};
 use crate::path::decode_url_path;
 use crate::subtitles::sidecars_for;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -33,15 +35,17 @@ pub struct Root {
     /// Canonical path of the folder.
     pub path: PathBuf,
     /// For a served file: its name in `path`; nothing else there can be reached.
-    pub only: Option<String>,
+    pub only: Option<OsString>,
 }
 
 impl Root {
     /// Whether `name`, directly in this root's folder, may be listed and served.
-    fn shows(&self, name: &str) -> bool {
+    fn shows(&self, name: &OsStr) -> bool {
         match &self.only {
             None => true,
-            Some(file) => name == file || !sidecars_for(file, &[name.to_string()]).is_empty(),
+            Some(file) => {
+                name == file || !sidecars_for(&file.to_string_lossy(), &[lossy(name)]).is_empty()
+            }
         }
     }
 
@@ -73,6 +77,8 @@ pub enum Resolved {
 /// One line of a folder listing.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Entry {
+    /// The file name as text (bytes that are not UTF-8 shown as U+FFFD); `url_path` has
+    /// the real bytes.
     pub name: String,
     /// URL path relative to the library top, percent-encoded, no leading slash.
     pub url_path: String,
@@ -110,8 +116,8 @@ impl Library {
             } else {
                 let file_root = real
                     .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .filter(|n| !n.starts_with('.'))
+                    .filter(|n| !n.as_bytes().starts_with(b"."))
+                    .map(OsStr::to_os_string)
                     .zip(real.parent().map(Path::to_path_buf));
                 let Some((name, parent)) = file_root.filter(|_| real.is_file()) else {
                     return Err(Error::Root {
@@ -160,7 +166,7 @@ impl Library {
     /// guessed from the file system path.
     fn locate(&self, raw: &str) -> Result<(Option<&Root>, Resolved), Error> {
         let segments = decode_url_path(raw)?;
-        if segments.iter().any(|s| s.starts_with('.')) {
+        if segments.iter().any(|s| s.as_bytes().starts_with(b".")) {
             return Err(Error::Refused {
                 path: raw.to_string(),
                 reason: "hidden file",
@@ -175,7 +181,7 @@ impl Library {
                 };
                 let root = many
                     .iter()
-                    .find(|r| &r.name == first)
+                    .find(|r| OsStr::new(&r.name) == first)
                     .ok_or_else(|| Error::NotFound(raw.to_string()))?;
                 (root, rest)
             }
@@ -230,8 +236,9 @@ impl Library {
         })?;
         let mut entries = Vec::new();
         for item in read.flatten() {
-            let name = item.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || (dir == root.path && !root.shows(&name)) {
+            let raw_name = item.file_name();
+            if raw_name.as_bytes().starts_with(b".") || (dir == root.path && !root.shows(&raw_name))
+            {
                 continue;
             }
             // Follow symlinks, but only to places inside the same served folder.
@@ -244,8 +251,9 @@ impl Library {
             let Ok(meta) = std::fs::metadata(&real) else {
                 continue;
             };
+            let name = lossy(&raw_name);
             let mut segs = base.clone();
-            segs.push(name.clone());
+            segs.push(raw_name);
             let is_dir = meta.is_dir();
             let kind = if is_dir {
                 MediaKind::Other
@@ -296,13 +304,18 @@ impl Library {
     }
 }
 
-/// Percent-encodes decoded segments into a URL path (no leading slash).
-pub fn encode_segments(segments: &[String]) -> String {
+/// Percent-encodes decoded segments (file names, any bytes) into a URL path (no leading
+/// slash).
+pub fn encode_segments<S: AsRef<OsStr>>(segments: &[S]) -> String {
     segments
         .iter()
-        .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+        .map(|s| percent_encode(s.as_ref().as_bytes(), SEGMENT).to_string())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+fn lossy(name: &OsStr) -> String {
+    name.to_string_lossy().into_owned()
 }
 
 /// Sort key that puts "Episode 2" before "Episode 10".
@@ -357,6 +370,38 @@ mod tests {
         );
         assert_eq!(l.entries[1].url_path, "Episode%202.mp4");
         assert_eq!(l.entries[1].size, 2);
+    }
+
+    /// Linux file names are bytes: one that is not UTF-8 is listed (shown with U+FFFD), its
+    /// URL carries its bytes percent-encoded, and that URL resolves to it.
+    #[test]
+    fn names_that_are_not_utf8_are_listed_and_resolve() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let latin1 = OsStr::from_bytes(b"caf\xe9");
+        std::fs::create_dir(dir.path().join(latin1)).unwrap();
+        std::fs::write(
+            dir.path().join(latin1).join(OsStr::from_bytes(b"\xff.mp4")),
+            b"x",
+        )
+        .unwrap();
+        let lib = Library::new(&[dir.path().to_path_buf()]).unwrap();
+        let top = lib.list("").unwrap();
+        assert_eq!(top.entries[0].name, "caf\u{fffd}");
+        assert_eq!(top.entries[0].url_path, "caf%E9");
+        let inside = lib.list("caf%E9/").unwrap();
+        assert_eq!(inside.entries[0].url_path, "caf%E9/%FF.mp4");
+        assert_eq!(
+            lib.resolve("caf%E9/%FF.mp4").unwrap(),
+            Resolved::File(
+                std::fs::canonicalize(dir.path().join(latin1).join(OsStr::from_bytes(b"\xff.mp4")))
+                    .unwrap()
+            )
+        );
+        assert!(matches!(
+            lib.resolve("caf%E9/%FE.mp4"),
+            Err(Error::NotFound(_))
+        ));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod access_log;
 mod config;
+mod connection;
 mod error;
 #[cfg(target_os = "linux")]
 mod fast;

@@ -2,29 +2,25 @@
 //! hyper, drain on stop.
 
 use crate::config::Tls;
+use crate::connection::{Conn, HEADER_TIMEOUT};
 use crate::listen::{bind, lan_urls};
 use crate::{AppState, Error, RouteInfo, ServeConfig, app, build_router};
-use axum::extract::ConnectInfo;
 use homestream_auth::Auth;
 use homestream_library::Library;
 use homestream_live::LiveRegistry;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use hyper_util::server::graceful::GracefulShutdown;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
-use tower::ServiceExt;
 
 /// How long open responses (streams, long downloads) may run on after a stop is asked for.
 const DRAIN: Duration = Duration::from_secs(2);
-/// A client must send its request head (and finish a TLS handshake) within this time.
-pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest request head (request line and headers) hyper accepts; see `accept_loop`.
 pub(crate) const MAX_REQUEST_HEAD: usize = 64 * 1024;
 
@@ -152,24 +148,27 @@ async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    // NODELAY, and a small TCP_NOTSENT_LOWAT so live viewers' frames do not
-                    // queue in the kernel (see homestream_live::net).
-                    homestream_live::net::tune_stream_socket(&stream);
+                    // Live streams add their own tuning later (see `connection`).
+                    let _ = stream.set_nodelay(true);
                     // `[::]` listeners see IPv4 clients as ::ffff:a.b.c.d; logs and rate limits
                     // want the plain address.
                     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-                    let conn = Conn { builder: builder.clone(), router: router.clone(), peer, watcher: graceful.watcher() };
+                    let conn = Conn::new(builder.clone(), router.clone(), peer, graceful.watcher());
                     let closed = closed.clone();
                     match &tls {
                         #[cfg(target_os = "linux")]
                         None if sendfile => {
                             tokio::spawn(until_closed(closed, crate::fast::serve(stream, conn, stop.clone())));
                         }
-                        None => { tokio::spawn(until_closed(closed, conn.serve(stream))); }
+                        None => {
+                            let socket = conn.socket(stream);
+                            tokio::spawn(until_closed(closed, conn.serve(socket)));
+                        }
                         Some(acceptor) => {
                             let acceptor = acceptor.clone();
                             tokio::spawn(until_closed(closed, async move {
-                                match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(stream)).await {
+                                let socket = conn.socket(stream);
+                                match tokio::time::timeout(HEADER_TIMEOUT, acceptor.accept(socket)).await {
                                     Ok(Ok(tls_stream)) => conn.serve(tls_stream).await,
                                     Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
                                     Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
@@ -200,44 +199,5 @@ async fn until_closed(mut closed: watch::Receiver<()>, conn: impl Future<Output 
     tokio::select! {
         _ = conn => {}
         _ = closed.changed() => {}
-    }
-}
-
-/// One accepted connection, ready to be served over any byte stream (TCP or TLS). Its
-/// watcher keeps a graceful stop waiting until the connection ends.
-pub(crate) struct Conn {
-    builder: auto::Builder<TokioExecutor>,
-    pub(crate) router: axum::Router,
-    pub(crate) peer: SocketAddr,
-    watcher: Watcher,
-}
-
-impl Conn {
-    pub(crate) async fn serve<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(self, stream: S) {
-        let Conn {
-            builder,
-            router,
-            peer,
-            watcher,
-        } = self;
-        let svc =
-            hyper::service::service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                router.clone().oneshot(req)
-            });
-        let conn = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), svc)
-            .into_owned();
-        if let Err(e) = watcher.watch(conn).await {
-            match e.downcast_ref::<hyper::Error>() {
-                // hyper answered 400 / 431 itself, before any route saw a request: still one
-                // line, like every other request.
-                Some(h) if h.is_parse() || h.is_parse_too_large() => {
-                    tracing::info!(target: "homestream::request", "{peer} bad request refused: {h}");
-                }
-                // Resets, half-closed sockets and idle keep-alive timeouts are how clients leave.
-                _ => tracing::debug!("connection from {peer} ended: {e}"),
-            }
-        }
     }
 }

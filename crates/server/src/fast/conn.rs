@@ -7,7 +7,7 @@ use super::response::{self, Framing};
 use super::send::{send_all, send_file};
 use crate::access_log::BodySent;
 use crate::media::FileRegion;
-use crate::run::{Conn, HEADER_TIMEOUT};
+use crate::connection::{Conn, HEADER_TIMEOUT, Socket};
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use bytes::{Buf, Bytes, BytesMut};
@@ -39,7 +39,7 @@ pub async fn serve(mut stream: TcpStream, conn: Conn, mut stop: watch::Receiver<
                 );
                 let prefixed = Prefixed {
                     prefix: buf.freeze(),
-                    inner: stream,
+                    inner: conn.socket(stream),
                 };
                 return conn.serve(prefixed).await;
             }
@@ -153,7 +153,7 @@ async fn respond(
 /// The socket with the bytes already read in front, for hyper.
 struct Prefixed {
     prefix: Bytes,
-    inner: TcpStream,
+    inner: Socket,
 }
 
 impl AsyncRead for Prefixed {

@@ -37,14 +37,16 @@ fn page_for(st: &AppState, raw: &str, top: &str) -> Result<String, LibError> {
         return Err(not_media());
     };
     let (name, parent) = segs.split_last().ok_or_else(not_media)?;
-    let kind = kind_of(name);
+    // Shown as text; the URLs below carry the name's own bytes.
+    let name = name.to_string_lossy();
+    let kind = kind_of(&name);
     if !matches!(kind, MediaKind::Video | MediaKind::Audio) {
         return Err(not_media());
     }
     let url = encode_segments(&segs);
     let parent_url = encode_segments(parent);
     let listing = st.library.list(&parent_url)?;
-    Ok(render(name, &url, &parent_url, kind, &listing, top))
+    Ok(render(&name, &url, &parent_url, kind, &listing, top))
 }
 
 fn render(
@@ -75,7 +77,14 @@ fn render(
     let mut tracks = String::new();
     for (i, t) in sidecars_for(name, &names).iter().enumerate() {
         let label = t.label.clone().unwrap_or_else(|| "Subtitles".to_string());
-        let file = encode_segments(std::slice::from_ref(&t.file));
+        // The listing's URL has the file name's real bytes (its `name` may have U+FFFD).
+        let file = listing
+            .entries
+            .iter()
+            .find(|e| e.name == t.file)
+            .and_then(|e| e.url_path.rsplit('/').next())
+            .map(str::to_string)
+            .unwrap_or_else(|| encode_segments(std::slice::from_ref(&t.file)));
         let _ = write!(
             tracks,
             "<track kind=\"subtitles\" src=\"/vtt/{}{}\" label=\"{}\"{}{}>",
