@@ -2,7 +2,7 @@
 //! H.264 + Opus: bytes and times in, bytes out.
 //!
 //! A live stream runs this packager once; every WebSocket/MSE viewer (and later LL-HLS parts)
-//! is handed the same [`bytes::Bytes`] by reference (PRODUCT.md: "encode once, fan out by
+//! is handed the same [`bytes::Bytes`] by reference (docs/architecture.md: "encode once, fan out by
 //! reference"). Nothing here reads a clock or touches a socket: capture times are arguments.
 //!
 //! The output, in the order a viewer receives it:

@@ -1,7 +1,7 @@
 //! Encoders behind small traits, pixel conversion and microphone denoise for homestream's live
 //! streams.
 //!
-//! A live stream encodes once and every viewer shares the bytes (PRODUCT.md: "encode once, fan
+//! A live stream encodes once and every viewer shares the bytes (docs/architecture.md: "encode once, fan
 //! out by reference"), so this crate is about one frame in, one access unit out, called from one
 //! blocking thread per stream:
 //!

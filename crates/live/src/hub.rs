@@ -4,7 +4,7 @@
 //! capacity given at construction) and wakes consumers through a `tokio::sync::watch` of the
 //! newest sequence number. Consumers never hold a copy of a frame, only `Arc`s of the units
 //! the ring still holds or that they are sending. What a consumer that falls behind gets is
-//! its [`LagPolicy`], named in the type rather than scattered in handlers (ARCHITECTURE.md).
+//! its [`LagPolicy`], named in the type rather than scattered in handlers (docs/architecture.md).
 
 use crate::unit::MediaUnit;
 use std::collections::VecDeque;

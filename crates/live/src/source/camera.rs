@@ -1,5 +1,5 @@
 //! `camera:INDEX|NAME[@WxH@FPS]`: a V4L2 camera through `linuxvideo` (pure Rust, so building
-//! needs no system -dev packages or libclang; CRATES.md).
+//! needs no system -dev packages or libclang, unlike nokhwa's bindgen).
 //!
 //! Cameras that deliver MJPEG (or JPEG) are passed through without re-encoding; YUYV cameras are
 //! encoded once per frame. Other platforms report that cameras are not supported yet.
