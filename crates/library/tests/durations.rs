@@ -173,8 +173,12 @@ fn fragmented_mp4_durations_match_ffprobe() {
             "{name}: listing says {ours:.3} s, ffprobe {theirs:.3} s"
         );
     }
-    let full = homestream_test_support::ffprobe_duration(&dir.path().join("cam.mp4").to_string_lossy());
+    let full =
+        homestream_test_support::ffprobe_duration(&dir.path().join("cam.mp4").to_string_lossy());
     if let Some(cut) = listed("cut.mp4") {
-        assert!(cut > 1.0 && cut < full - 0.5, "cut file listed as {cut:.3} s of {full:.3}");
+        assert!(
+            cut > 1.0 && cut < full - 0.5,
+            "cut file listed as {cut:.3} s of {full:.3}"
+        );
     }
 }

@@ -208,12 +208,21 @@ mod tests {
         let range = 5..data.len() as u64 - 3;
         let (cold, windows) = through_socket(&path, range.clone()).await;
         assert_eq!(cold, &data[5..data.len() - 3]);
-        assert!(windows.copied >= 1, "no window went the cold way: {windows:?}");
+        assert!(
+            windows.copied >= 1,
+            "no window went the cold way: {windows:?}"
+        );
         // Sending it cold read it through the page cache.
         assert_eq!(cached(&f, 0, CHUNK), Cache::Cached);
         let (warm, windows) = through_socket(&path, range).await;
         assert_eq!(warm, cold);
-        assert_eq!(windows, Windows { by_sendfile: 4, copied: 0 });
+        assert_eq!(
+            windows,
+            Windows {
+                by_sendfile: 4,
+                copied: 0
+            }
+        );
         assert!(through_socket(&path, 7..7).await.0.is_empty());
     }
 }
