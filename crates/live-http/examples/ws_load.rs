@@ -6,10 +6,13 @@
 //! `ws_load ws://HOST:PORT/live/NAME/ws N --secs 10 --pids PID [--record out.mp4]` prints one
 //! JSON line.
 
+#[path = "../tests/common/proc_usage.rs"]
+mod proc_usage;
 #[path = "../tests/common/ws_reader.rs"]
 mod ws_reader;
 
 use clap::Parser;
+use proc_usage::proc_usage;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 use ws_reader::WsViewer;
@@ -35,31 +38,6 @@ struct Args {
     /// Record viewer 0 (init + fragments of the window) here and report its A/V offsets.
     #[arg(long)]
     record: Option<std::path::PathBuf>,
-}
-
-/// (CPU seconds, RSS KiB) summed over `pids`, from /proc.
-fn proc_usage(pids: &[u32]) -> (f64, u64) {
-    // Clock ticks per second: 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
-    const HZ: f64 = 100.0;
-    let (mut cpu, mut rss) = (0.0, 0);
-    for pid in pids {
-        if let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-            // Fields after the parenthesised command name; utime and stime are 14 and 15.
-            if let Some(rest) = stat.rsplit_once(')').map(|x| x.1) {
-                let f: Vec<&str> = rest.split_whitespace().collect();
-                let t = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-                cpu += (t(11) + t(12)) / HZ;
-            }
-        }
-        if let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-            rss += status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .unwrap_or(0);
-        }
-    }
-    (cpu, rss)
 }
 
 fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String)> {
