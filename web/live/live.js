@@ -138,7 +138,8 @@
 
   // Jumping costs a decode from the previous keyframe; on a slow device a jump every time it
   // is behind would never show a frame. So: speed up a little for small lags, jump at most
-  // every few seconds for large ones, never while a seek is still running.
+  // every 1.5 s for large ones, never while a seek is still running. (1.25x drained the tiny
+  // buffer faster than a loaded encoder filled it: frames then came late and were dropped.)
   let lastJump = -1e9;
   function keepLive() {
     const b = video.buffered;
@@ -147,12 +148,12 @@
     const t = video.currentTime;
     const behind = end - t;
     const now = performance.now();
-    if (t < b.start(0) || (behind > JUMP && now - lastJump > 3000)) {
+    if (t < b.start(0) || (behind > JUMP && now - lastJump > 1500)) {
       video.currentTime = Math.max(b.start(b.length - 1), end - TARGET);
       lastJump = now;
       stats.jumps++;
     } else if (behind > SPEED_UP) {
-      video.playbackRate = behind > 0.6 ? 1.25 : 1.1;
+      video.playbackRate = 1.1;
     } else if (behind < TARGET) {
       video.playbackRate = 1.0;
     }
