@@ -20,12 +20,17 @@ const percentile = (xs, p) => {
 
 // Installs the measuring loop in the page (once per page load).
 const probeSource = `
-window.hsProbe = { frames: [], firstFrameAt: null, levels: [] };
+window.hsProbe = { frames: [], firstFrameAt: null, levels: [], waiting: [], behind: [] };
 (function () {
   const start = performance.now();
   function hook() {
     const video = document.getElementById('video');
     if (!video || !video.requestVideoFrameCallback) return setTimeout(hook, 50);
+    video.addEventListener('waiting', () => hsProbe.waiting.push(performance.now()));
+    setInterval(() => {
+      const b = video.buffered;
+      if (b.length && window.hsStats) hsProbe.behind.push({ ms: hsStats.behindMs, rate: video.playbackRate, at: performance.now() });
+    }, 100);
     const c = document.createElement('canvas');
     const ctx = c.getContext('2d', { willReadFrequently: true });
     function onFrame(now, meta) {
@@ -81,6 +86,10 @@ async function measure(page, seconds) {
       page: { transport: hsStats.transport, latencyMs: hsStats.latencyMs, width: hsStats.width, height: hsStats.height,
         reconnects: hsStats.reconnects, readout: document.getElementById('stats').textContent },
       firstFrameAt: hsProbe.firstFrameAt,
+      waiting: hsProbe.waiting.filter((t) => t >= from).length,
+      jumps: hsStats.jumps, gaps: hsStats.gaps,
+      quality: (() => { const q = document.getElementById('video').getVideoPlaybackQuality(); return { total: q.totalVideoFrames, dropped: q.droppedVideoFrames }; })(),
+      behind: hsProbe.behind.filter((b) => b.at >= from).map((b) => b.ms + (b.rate > 1 ? '+' : '')).join(' '),
     };
   }, from);
 }

@@ -13,7 +13,7 @@
   const TARGET = 0.08, SPEED_UP = 0.3, JUMP = 1.0;
   const stats = window.hsStats = {
     transport: null, width: 0, height: 0, fps: 0, latencyMs: null, latencies: [],
-    clockOffsetMs: null, reconnects: 0, jumps: 0, error: null, frames: 0,
+    clockOffsetMs: null, reconnects: 0, jumps: 0, error: null, frames: 0, gaps: 0,
   };
   let viewers = null;
 
@@ -74,7 +74,24 @@
 
   let ws = null, ms = null, sb = null, queue = [], initPending = null, timer = null;
   let mime = null, backoff = 500, lastProgress = 0, lastTime = -1;
-  const captures = []; // [presentation seconds, capture unix ms] of video fragments
+  const captures = [];
+  // Per track: [start, end] in seconds of the newest fragment. The live edge is the earliest
+  // of the tracks' ends: video samples declare a longer duration than they last (so that a
+  // late capture is not a discontinuity to MSE), so buffered.end overshoots by design.
+  let edges = {};
+  function noteFragment([track, media]) {
+    const start = media / (track === 1 ? 90000 : 48000);
+    const prev = edges[track];
+    const step = prev ? start - prev[0] : 0;
+    const dur = track === 1 ? (prev && step > 0 && step < 1 ? step : 1 / 30) : 0.02;
+    if (prev && (step < 0 || step > 2.5 * (prev[1] - prev[0]))) stats.gaps++;
+    edges[track] = [start, start + dur];
+  }
+  function liveEdge(b) {
+    const ends = Object.values(edges).map((e) => e[1]);
+    const end = b.end(b.length - 1);
+    return ends.length ? Math.min(end, ...ends) : end;
+  } // [presentation seconds, capture unix ms] of video fragments
   const serverNow = () => Date.now() + (stats.clockOffsetMs || 0);
 
   function teardown() {
@@ -94,7 +111,7 @@
 
   function openMediaSource(type, init) {
     if (ms && video.src) URL.revokeObjectURL(video.src);
-    sb = null; queue = []; captures.length = 0;
+    sb = null; queue = []; captures.length = 0; edges = {};
     ms = new MS();
     if (window.ManagedMediaSource && MS === window.ManagedMediaSource) video.disableRemotePlayback = true;
     video.src = URL.createObjectURL(ms);
@@ -144,9 +161,10 @@
   function keepLive() {
     const b = video.buffered;
     if (!b.length || video.seeking) return;
-    const end = b.end(b.length - 1);
+    const end = liveEdge(b);
     const t = video.currentTime;
     const behind = end - t;
+    stats.behindMs = Math.round(behind * 1000);
     const now = performance.now();
     if (t < b.start(0) || (behind > JUMP && now - lastJump > 1500)) {
       video.currentTime = Math.max(b.start(b.length - 1), end - TARGET);
@@ -202,6 +220,7 @@
         return;
       }
       const p = readPrft(ev.data);
+      if (p) noteFragment(p);
       if (p && p[0] === 1) {
         captures.push([p[1] / 90000, p[2]]);
         if (captures.length > 600) captures.splice(0, captures.length - 600);

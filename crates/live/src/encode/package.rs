@@ -38,6 +38,8 @@ pub struct Packager {
     avc: Option<AvcConfig>,
     opus: Option<OpusConfig>,
     generation: u32,
+    /// Decode time and duration of the last audio packet, to see gaps in the sound.
+    last_audio: Option<(u64, u32)>,
 }
 
 impl Packager {
@@ -48,6 +50,7 @@ impl Packager {
             avc: None,
             opus,
             generation: 0,
+            last_audio: None,
         }
     }
 
@@ -150,6 +153,15 @@ impl Packager {
         // decode time is moved back by them so that what is heard lines up with the capture
         // clock.
         let t = ticks(pts, AUDIO_TIMESCALE).saturating_sub(opus.pre_skip as u64);
+        // A gap in the sound (the capture fell behind and resynced) is, to Media Source
+        // Extensions, a discontinuity of the whole fragment stream: the browser then drops
+        // video up to the next keyframe. Ask for one now rather than wait up to a second.
+        if let Some((last, dur)) = self.last_audio
+            && (t < last || t - last > 2 * dur as u64)
+        {
+            av.request_keyframe(std::time::Instant::now());
+        }
+        self.last_audio = Some((t, samples));
         let sample = Sample {
             duration: samples,
             data: packet.clone(),
@@ -175,5 +187,40 @@ impl Packager {
     /// Forgets the encode (the source was released); the next keyframe starts a new init.
     pub fn reset(&mut self) {
         self.avc = None;
+        self.last_audio = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::video::VideoEncode;
+    use crate::source::{Frame, Picture};
+    use crate::spec::VideoEncoding;
+
+    #[test]
+    fn a_gap_in_the_sound_asks_for_a_keyframe() {
+        let av = AvOutputs::new(true);
+        let mut p = Packager::new(Some(OpusConfig::new(1, 312).unwrap()));
+        let stamp = crate::clock::now();
+        let frame = Frame {
+            picture: Picture::Rgb(vec![40u8; 64 * 48 * 3]),
+            width: 64,
+            height: 48,
+            captured: stamp,
+        };
+        let au = VideoEncode::new(VideoEncoding::default(), 30.0)
+            .encode(&frame, true)
+            .unwrap();
+        p.video(&av, &au.annexb, true, stamp.pts, au.duration, stamp.wall)
+            .unwrap();
+        let packet = Bytes::from_static(&[0xf8, 0xff, 0xfe]);
+        let mut requests = Vec::new();
+        for ms in [0u64, 20, 40, 60, 140, 160, 180] {
+            let pts = Duration::from_millis(1000 + ms);
+            p.audio(&av, &packet, 960, pts, stamp.wall).unwrap();
+            requests.push(av.take_keyframe_request());
+        }
+        assert_eq!(requests, [false, false, false, false, true, false, false]);
     }
 }

@@ -38,10 +38,20 @@ pub struct Encoded {
     pub annexb: Bytes,
     /// An IDR (with SPS + PPS).
     pub keyframe: bool,
-    /// How long the frame is shown: the time since the previous frame (what a player needs
-    /// to place the next one without a gap), the nominal interval for the first.
+    /// The duration the fragment declares: [`HOLD_FRAMES`] nominal intervals (see there).
     pub duration: Duration,
 }
+
+/// How many nominal frame intervals each video sample declares as its duration.
+///
+/// A live encoder cannot know when the next frame comes, and Media Source Extensions punish a
+/// wrong guess: a decode time more than twice the previous frame's duration after it is a
+/// discontinuity (MSE "coded frame processing", step 6), after which the browser drops every
+/// frame up to the next keyframe, so one late capture froze the picture for up to a second.
+/// Declaring a few intervals lets the source skip up to `2 * HOLD_FRAMES - 1` frames; the
+/// player shows a frame until the next one anyway. Beyond that the encoder makes the frame
+/// after the gap a keyframe, so the player resumes at once.
+pub const HOLD_FRAMES: u32 = 4;
 
 /// The stream's H.264 encoder, made when first needed and remade when the picture size
 /// changes (a camera reopened in another mode, "no signal" frames of another size).
@@ -95,18 +105,54 @@ impl VideoEncode {
         let Some((_, enc)) = self.encoder.as_mut() else {
             return Err(LiveError::Encode("no encoder".into()));
         };
-        let out = enc.encode(&pic, force_keyframe).map_err(codec)?;
-        let nominal = Duration::from_secs_f64(1.0 / self.fps);
+        let hold = Duration::from_secs_f64(1.0 / self.fps) * HOLD_FRAMES;
         let pts = frame.captured.pts;
-        let duration = match self.last_pts {
-            Some(p) if pts > p => (pts - p).min(Duration::from_secs(2)),
-            _ => nominal,
-        };
+        let gap = self
+            .last_pts
+            .is_some_and(|p| pts.saturating_sub(p) > 2 * hold);
+        let out = enc.encode(&pic, force_keyframe || gap).map_err(codec)?;
         self.last_pts = Some(pts);
         Ok(Encoded {
             annexb: out.annexb,
             keyframe: out.keyframe,
-            duration,
+            duration: hold,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Stamp;
+    use std::time::SystemTime;
+
+    fn frame(ms: u64) -> Frame {
+        Frame {
+            picture: Picture::Rgb(vec![90u8; 64 * 48 * 3]),
+            width: 64,
+            height: 48,
+            captured: Stamp {
+                pts: Duration::from_millis(ms),
+                wall: SystemTime::UNIX_EPOCH + Duration::from_millis(ms),
+            },
+        }
+    }
+
+    #[test]
+    fn declares_the_hold_and_resumes_with_a_keyframe_after_a_long_gap() {
+        let mut enc = VideoEncode::new(VideoEncoding::default(), 25.0);
+        let hold = Duration::from_millis(40) * HOLD_FRAMES;
+        let mut keyframes = Vec::new();
+        // 40 ms apart, then skips of 3 and of 7 frames (both tolerated by the declared hold),
+        // then one of 9 frames (360 ms > 2 * 160 ms): that frame must be a keyframe.
+        for ms in [0, 40, 80, 200, 480, 520, 880, 920] {
+            let e = enc.encode(&frame(ms), false).unwrap();
+            assert_eq!(e.duration, hold, "frame at {ms} ms");
+            keyframes.push(e.keyframe);
+        }
+        assert_eq!(
+            keyframes,
+            [true, false, false, false, false, false, true, false]
+        );
     }
 }
