@@ -170,6 +170,12 @@ async fn slow_viewer_lowers_nobody_elses_rate_and_memory_stays_flat() {
         last < 10.0,
         "the slow viewer's frames were {ages:.2?} s old"
     );
+    // Seen from the client: once the kernel's few frames are read, the next one is fresh
+    // (its age drops). A queue in the server would age every read by the pause, without a drop.
+    assert!(
+        ages.windows(2).any(|w| w[1] < w[0] - 0.5),
+        "no read was fresher than the one before: {ages:.2?}"
+    );
     assert!(
         max_dropped > 100,
         "the slow viewer's frames are skipped, not queued"
