@@ -4,7 +4,7 @@
 
 use super::head::{self, Head};
 use super::response::{self, Framing};
-use super::send::{send_all, send_file};
+use super::send::{Corked, send_all, send_file};
 use crate::access_log::BodySent;
 use crate::connection::{Conn, HEADER_TIMEOUT, Socket};
 use crate::media::FileRegion;
@@ -117,6 +117,7 @@ async fn respond(
     match (framing, region) {
         (Framing::None, _) => send_all(stream, &head, false).await?,
         (Framing::Length(n), Some(region)) if Some(n) == body_len => {
+            let _cork = Corked::new(stream);
             send_all(stream, &head, n > 0).await?;
             send_file(stream, &region.file, region.range, count).await?;
         }
