@@ -81,7 +81,9 @@ async function measure(page, seconds) {
     return {
       frames: frames.length, fps: span ? (frames.length - 1) / span : 0,
       sourceFrames: numbers.length ? numbers[numbers.length - 1] - numbers[0] : 0,
-      backwards, latencies: frames.map((f) => f.latency), beeps, levelSamples: levels.length,
+      backwards, latencies: frames.map((f) => f.latency),
+      // The worst latency of each second, to see where a high percentile comes from.
+      worstBySecond: frames.reduce((a, f) => { const i = Math.floor((f.at - from) / 1000); a[i] = Math.max(a[i] || 0, Math.round(f.latency)); return a; }, []).join(' '), beeps, levelSamples: levels.length,
       maxRms: levels.reduce((m, l) => Math.max(m, l.rms), 0),
       page: { transport: hsStats.transport, latencyMs: hsStats.latencyMs, width: hsStats.width, height: hsStats.height,
         reconnects: hsStats.reconnects, readout: document.getElementById('stats').textContent },

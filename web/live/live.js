@@ -10,7 +10,10 @@
   const via = new URLSearchParams(location.search).get('via');
   const MS = window.ManagedMediaSource || window.MediaSource;
   // Live-edge policy, seconds behind the newest buffered frame.
-  const TARGET = 0.08, SPEED_UP = 0.3, JUMP = 1.0;
+  // Below TARGET play at 1x, above SPEED_UP at 1.1x; past JUMP (START_JUMP in the first
+  // START_MS after opening, when the lag is the start's preroll), or outside the buffer, seek
+  // to LAND behind the edge.
+  const TARGET = 0.15, SPEED_UP = 0.22, JUMP = 0.6, LAND = 0.12, START_JUMP = 0.3, START_MS = 4000;
   const stats = window.hsStats = {
     transport: null, width: 0, height: 0, fps: 0, latencyMs: null, latencies: [],
     clockOffsetMs: null, reconnects: 0, jumps: 0, error: null, frames: 0, gaps: 0,
@@ -111,7 +114,7 @@
 
   function openMediaSource(type, init) {
     if (ms && video.src) URL.revokeObjectURL(video.src);
-    sb = null; queue = []; captures.length = 0; edges = {};
+    sb = null; queue = []; captures.length = 0; edges = {}; openedAt = performance.now();
     ms = new MS();
     if (window.ManagedMediaSource && MS === window.ManagedMediaSource) video.disableRemotePlayback = true;
     video.src = URL.createObjectURL(ms);
@@ -153,11 +156,13 @@
     if (keep > start + 1) sb.remove(start, keep);
   }
 
-  // Jumping costs a decode from the previous keyframe; on a slow device a jump every time it
-  // is behind would never show a frame. So: speed up a little for small lags, jump at most
-  // every 1.5 s for large ones, never while a seek is still running. (1.25x drained the tiny
-  // buffer faster than a loaded encoder filled it: frames then came late and were dropped.)
-  let lastJump = -1e9;
+  // Jumping costs a decode from the previous keyframe (at 720p in software, a stall of a few
+  // hundred ms), and playing faster makes the browser's time-stretcher want more sound
+  // buffered than a live edge has (1.25x stalled every few seconds in Chromium). So: 1.1x
+  // for small lags, a jump for large ones, at most every 1.5 s, never while seeking. Right
+  // after opening, the lag is the browser's preroll: one early jump removes it, where 1.1x
+  // took seconds to.
+  let lastJump = -1e9, openedAt = 0;
   function keepLive() {
     const b = video.buffered;
     if (!b.length || video.seeking) return;
@@ -166,8 +171,9 @@
     const behind = end - t;
     stats.behindMs = Math.round(behind * 1000);
     const now = performance.now();
-    if (t < b.start(0) || (behind > JUMP && now - lastJump > 1500)) {
-      video.currentTime = Math.max(b.start(b.length - 1), end - TARGET);
+    const jumpAt = now - openedAt < START_MS && t > 0 ? START_JUMP : JUMP;
+    if (t < b.start(0) || (behind > jumpAt && now - lastJump > 1500)) {
+      video.currentTime = Math.max(b.start(b.length - 1), end - LAND);
       lastJump = now;
       stats.jumps++;
     } else if (behind > SPEED_UP) {
