@@ -9,7 +9,7 @@
   const video = $('video'), img = $('live'), statsEl = $('stats'), unmute = $('unmute');
   const via = new URLSearchParams(location.search).get('via');
   const MS = window.ManagedMediaSource || window.MediaSource;
-  // Live-edge policy, seconds behind the newest buffered frame.
+  // Live-edge policy, seconds behind the live edge (see liveEdge).
   // Below TARGET play at 1x, above SPEED_UP at 1.1x; past JUMP (START_JUMP in the first
   // START_MS after opening, when the lag is the start's preroll), or outside the buffer, seek
   // to LAND behind the edge.
@@ -77,7 +77,7 @@
 
   let ws = null, ms = null, sb = null, queue = [], initPending = null, timer = null;
   let mime = null, backoff = 500, lastProgress = 0, lastTime = -1;
-  const captures = [];
+  const captures = []; // [presentation seconds, capture unix ms] of video fragments
   // Per track: [start, end] in seconds of the newest fragment. The live edge is the earliest
   // of the tracks' ends: video samples declare a longer duration than they last (so that a
   // late capture is not a discontinuity to MSE), so buffered.end overshoots by design.
@@ -94,7 +94,7 @@
     const ends = Object.values(edges).map((e) => e[1]);
     const end = b.end(b.length - 1);
     return ends.length ? Math.min(end, ...ends) : end;
-  } // [presentation seconds, capture unix ms] of video fragments
+  }
   const serverNow = () => Date.now() + (stats.clockOffsetMs || 0);
 
   function teardown() {
