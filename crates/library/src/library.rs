@@ -74,6 +74,14 @@ pub enum Resolved {
     File(PathBuf),
 }
 
+/// What a URL path names before the file system is asked.
+pub(crate) enum Target<'a> {
+    /// The top: the single root (`Some`), or the list of roots.
+    Top(Option<&'a Root>),
+    /// `rest` (never empty but for a root of several) below `root`.
+    Inside { root: &'a Root, rest: Vec<OsString> },
+}
+
 /// One line of a folder listing.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Entry {
@@ -165,6 +173,15 @@ impl Library {
     /// roots). Roots may nest or share a folder, so the root is taken from the URL, never
     /// guessed from the file system path.
     fn locate(&self, raw: &str) -> Result<(Option<&Root>, Resolved), Error> {
+        match self.target(raw)? {
+            Target::Top(root) => Ok((root, Resolved::Top)),
+            Target::Inside { root, rest } => Ok((Some(root), Self::walk(raw, root, &rest)?)),
+        }
+    }
+
+    /// The root a raw URL path is in and its segments below it, from the URL alone (every
+    /// check that needs no file system).
+    pub(crate) fn target(&self, raw: &str) -> Result<Target<'_>, Error> {
         let segments = decode_url_path(raw)?;
         if segments.iter().any(|s| s.as_bytes().starts_with(b".")) {
             return Err(Error::Refused {
@@ -177,7 +194,7 @@ impl Library {
             [only] => (only, &segments[..]),
             many => {
                 let Some((first, rest)) = segments.split_first() else {
-                    return Ok((None, Resolved::Top));
+                    return Ok(Target::Top(None));
                 };
                 let root = many
                     .iter()
@@ -187,7 +204,7 @@ impl Library {
             }
         };
         if rest.is_empty() && self.roots.len() == 1 {
-            return Ok((Some(root), Resolved::Top));
+            return Ok(Target::Top(Some(root)));
         }
         // A served file's root holds that file and its subtitles, one level deep, nothing else.
         let beyond_the_file = root.only.is_some()
@@ -199,6 +216,15 @@ impl Library {
         if beyond_the_file {
             return Err(Error::NotFound(raw.to_string()));
         }
+        Ok(Target::Inside {
+            root,
+            rest: rest.to_vec(),
+        })
+    }
+
+    /// Where `rest` leads inside `root` on disk: symlinks are followed, but only to places in
+    /// the same root.
+    pub(crate) fn walk(raw: &str, root: &Root, rest: &[OsString]) -> Result<Resolved, Error> {
         let joined = rest.iter().fold(root.path.clone(), |p, s| p.join(s));
         let real = std::fs::canonicalize(&joined).map_err(|_| Error::NotFound(raw.to_string()))?;
         if !real.starts_with(&root.path) {
@@ -209,9 +235,9 @@ impl Library {
         }
         let meta = std::fs::metadata(&real).map_err(|_| Error::NotFound(raw.to_string()))?;
         if meta.is_dir() {
-            Ok((Some(root), Resolved::Dir(real)))
+            Ok(Resolved::Dir(real))
         } else if meta.is_file() {
-            Ok((Some(root), Resolved::File(real)))
+            Ok(Resolved::File(real))
         } else {
             Err(Error::NotFound(raw.to_string()))
         }

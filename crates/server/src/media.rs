@@ -8,12 +8,11 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use homestream_library::{
-    Error as LibError, MediaFile, MemoryEntity, Resolved, byteranges, content_type,
+    Error as LibError, MediaFile, MemoryEntity, OpenFile, byteranges, content_type,
     normalize_request, selected_ranges,
 };
 use http::{HeaderValue, Method, StatusCode, header};
 use std::ops::Range;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Largest SubRip file converted in memory; subtitles are a few hundred KiB at most.
@@ -27,13 +26,18 @@ pub async fn media(State(st): State<Arc<AppState>>, mut req: Request) -> Respons
         .strip_prefix("/media/")
         .unwrap_or("")
         .to_string();
-    let opened = {
-        let st = Arc::clone(&st);
-        let raw = raw.clone();
-        tokio::task::spawn_blocking(move || open_file(&st, &raw)).await
+    // A file whose names and inode are in memory opens here; one that needs the disk opens
+    // on the blocking pool, so a slow disk never holds up the connections on this thread.
+    let opened = match st.library.open_cached(&raw) {
+        Some(done) => Ok(done),
+        None => {
+            let st = Arc::clone(&st);
+            let raw = raw.clone();
+            tokio::task::spawn_blocking(move || st.library.open_file(&raw)).await
+        }
     };
     match opened {
-        Ok(Ok((file, meta, name))) => {
+        Ok(Ok(OpenFile { file, meta, name })) => {
             normalize_request(req.headers_mut(), meta.len());
             let entity = MediaFile::new(file, &meta, content_type(&name));
             let mut res = http_serve::serve(entity.clone(), &req).map(Body::new);
@@ -143,41 +147,13 @@ pub fn not_found(e: &LibError) -> Response {
     (StatusCode::NOT_FOUND, "not found\n").into_response()
 }
 
-fn resolve_file(st: &AppState, raw: &str) -> Result<PathBuf, LibError> {
-    match st.library.resolve(raw)? {
-        Resolved::File(p) => Ok(p),
-        _ => Err(LibError::NotFound(raw.to_string())),
-    }
-}
-
-fn open_file(
-    st: &AppState,
-    raw: &str,
-) -> Result<(std::fs::File, std::fs::Metadata, String), LibError> {
-    let path = resolve_file(st, raw)?;
-    let io = |source| LibError::Io {
-        path: path.clone(),
-        source,
-    };
-    let file = std::fs::File::open(&path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(LibError::NotFound(raw.to_string()));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    Ok((file, meta, name))
-}
-
 enum Subtitle {
     File(std::fs::File, std::fs::Metadata),
     Converted(MemoryEntity),
 }
 
 fn load_subtitle(st: &AppState, raw: &str) -> Result<Subtitle, LibError> {
-    let (file, meta, name) = open_file(st, raw)?;
+    let OpenFile { file, meta, name } = st.library.open_file(raw)?;
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".vtt") {
         return Ok(Subtitle::File(file, meta));
