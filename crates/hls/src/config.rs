@@ -88,12 +88,21 @@ impl Config {
         self.frame_interval * self.frames_per_part()
     }
 
-    /// `PART-TARGET`: the nominal part plus 5 % for late frames, in whole milliseconds (a part
-    /// must not be longer; RFC 8216bis §4.4.3.7 also wants 85 % of it, which 6 frames of a
-    /// 30 fps source keep: 200 ms of 210).
+    /// `PART-TARGET`: the longest part. RFC 8216bis §4.4.3.7 wants every part (but a
+    /// segment's last and an independent one) to last at least 85 % of it, so it is the nominal
+    /// part / 0.85, in whole milliseconds rounded down: 235 ms for 6 frames of a 30 fps source,
+    /// which leaves 35 ms for a late frame (and a part with sound in it is cut at a sound
+    /// fragment before it gets longer, [`crate::segmenter`]).
     pub fn part_target(&self) -> Duration {
-        let us = self.part_nominal().as_micros() * 105 / 100;
-        Duration::from_millis(us.div_ceil(1000) as u64)
+        let us = self.part_nominal().as_micros() * 100 / 85;
+        Duration::from_millis((us / 1000) as u64)
+    }
+
+    /// A part with sound is cut before a sound fragment that starts this late into it (the
+    /// video frame that should have ended it is late): 25 ms before the part target, more
+    /// than a 20 ms Opus packet.
+    pub fn audio_cut(&self) -> Duration {
+        self.part_target().saturating_sub(Duration::from_millis(25))
     }
 
     /// `PART-HOLD-BACK`: three part targets (§4.4.3.8 wants at least two; three is what
@@ -134,10 +143,10 @@ mod tests {
         let c = Config::default();
         c.check().unwrap();
         assert_eq!(c.frames_per_part(), 6);
-        assert_eq!(c.part_target(), Duration::from_millis(210));
+        assert_eq!(c.part_target(), Duration::from_millis(235));
         assert!(c.part_nominal().as_secs_f64() >= 0.85 * c.part_target().as_secs_f64());
-        assert_eq!(c.part_hold_back(), Duration::from_millis(630));
-        assert_eq!(c.advance_part_limit(), 14);
+        assert_eq!(c.part_hold_back(), Duration::from_millis(705));
+        assert_eq!(c.advance_part_limit(), 12);
         assert_eq!(Config::for_fps(25.0).frames_per_part(), 5);
         assert_eq!(Config::for_fps(5.0).frames_per_part(), 1);
         Config::for_fps(1.0).check().unwrap();

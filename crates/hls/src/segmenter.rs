@@ -4,7 +4,8 @@
 //! at a keyframe once the open one lasts [`Config::segment_min`] (or, without one, when it
 //! reaches the target duration); a part ends after [`Config::frames_per_part`] frames or
 //! before a keyframe (which makes an `INDEPENDENT=YES` part). Sound fragments go into the part
-//! that is open when they arrive. A part's duration runs from its first video frame to the
+//! that is open when they arrive, unless the frame that should have ended it is so late that
+//! the part would outgrow the part target: then the part ends at the sound. A part's duration runs from its first video frame to the
 //! next part's, so parts add up to their segment exactly.
 
 use crate::config::Config;
@@ -77,9 +78,17 @@ impl Segmenter {
         };
         let (seg_start, seg_generation) = (seg.start, seg.generation);
         if c.track == Track::Audio {
-            match self.part.as_mut() {
-                Some(p) if c.generation == seg_generation => p.buf.extend_from_slice(&c.bytes),
-                _ => out.dropped = true,
+            let Some(p) = self.part.as_mut().filter(|_| c.generation == seg_generation) else {
+                out.dropped = true;
+                return out;
+            };
+            // The frame that should end this part is late: end it here, at the sound, rather
+            // than let it outgrow the part target.
+            if c.pts > p.start && c.pts - p.start >= cfg.audio_cut() {
+                self.end_part(store, c.pts, &mut out);
+                self.begin_part(c.pts, false, &c.bytes);
+            } else {
+                p.buf.extend_from_slice(&c.bytes);
             }
             return out;
         }

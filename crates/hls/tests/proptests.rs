@@ -16,7 +16,7 @@ fn uri() -> impl Strategy<Value = String> {
 }
 
 fn part() -> impl Strategy<Value = Part> {
-    (1u64..=210_000, uri(), any::<bool>()).prop_map(|(us, uri, independent)| Part {
+    (1u64..=235_000, uri(), any::<bool>()).prop_map(|(us, uri, independent)| Part {
         duration: Duration::from_micros(us),
         uri,
         independent,
@@ -59,9 +59,9 @@ fn playlist() -> impl Strategy<Value = MediaPlaylist> {
                 target_duration: 2,
                 server_control: ServerControl {
                     can_block_reload: true,
-                    part_hold_back: Some(Duration::from_millis(630)),
+                    part_hold_back: Some(Duration::from_millis(705)),
                 },
-                part_target: Some(Duration::from_millis(210)),
+                part_target: Some(Duration::from_millis(235)),
                 media_sequence,
                 discontinuity_sequence: disc,
                 segments,
@@ -91,15 +91,17 @@ proptest! {
     }
 }
 
-/// A frame of the simulated stream: lateness in µs, keyframe, audio packets after it.
-fn frames() -> impl Strategy<Value = Vec<(u64, bool, u8)>> {
-    proptest::collection::vec((0u64..4_000, prop::bool::weighted(0.04), 0u8..3), 30..400)
+/// A frame of the simulated stream: lateness in µs (now and then up to most of a frame
+/// interval), keyframe, and whether the stream has sound.
+fn frames() -> impl Strategy<Value = Vec<(u64, bool)>> {
+    let late = prop_oneof![9 => 0u64..4_000, 1 => 0u64..30_000];
+    proptest::collection::vec((late, prop::bool::weighted(0.04)), 30..400)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
     #[test]
-    fn the_segmenter_keeps_the_rules(frames in frames(), first_key in 0usize..5) {
+    fn the_segmenter_keeps_the_rules(frames in frames(), first_key in 0usize..5, sound in any::<bool>()) {
         let cfg = Config { keep_after_window: 1000, ..Config::default() };
         let mut m = Muxer::new(cfg.clone(), 7, 50).unwrap();
         m.set_init(1, Bytes::from_static(b"init"));
@@ -107,19 +109,20 @@ proptest! {
         let mut accepted: Vec<u32> = Vec::new();
         let mut id = 0u32;
         let mut audio_t = Duration::ZERO;
-        for (i, (late, key, audio)) in frames.iter().enumerate() {
+        for (i, (late, key)) in frames.iter().enumerate() {
             let pts = cfg.frame_interval * i as u32 + Duration::from_micros(*late);
+            // Sound packets of 20 ms, each published once captured (before this frame).
+            while sound && audio_t + Duration::from_millis(20) <= pts {
+                id += 1;
+                let r = m.push(Chunk { track: Track::Audio, keyframe: false, pts: audio_t, captured: t0 + audio_t, generation: 1, bytes: Bytes::copy_from_slice(&id.to_be_bytes()) });
+                if !r.dropped { accepted.push(id); }
+                audio_t += Duration::from_millis(20);
+            }
             let keyframe = i == first_key || (*key && i > first_key) || (i > first_key && (i - first_key) % 30 == 0);
             id += 1;
             let r = m.push(Chunk { track: Track::Video, keyframe, pts, captured: t0 + pts, generation: 1, bytes: Bytes::copy_from_slice(&id.to_be_bytes()) });
             if !r.dropped { accepted.push(id); }
             prop_assert_eq!(r.dropped, i < first_key);
-            for _ in 0..*audio {
-                id += 1;
-                audio_t += Duration::from_millis(20);
-                let r = m.push(Chunk { track: Track::Audio, keyframe: false, pts: audio_t, captured: t0 + audio_t, generation: 1, bytes: Bytes::copy_from_slice(&id.to_be_bytes()) });
-                if !r.dropped { accepted.push(id); }
-            }
         }
         let store = m.store();
         // Every accepted byte is in exactly one part, in order (the open part excepted).
@@ -171,7 +174,7 @@ proptest! {
         let last = pl.last_complete_msn().unwrap();
         prop_assert_eq!(m.decide(Directive::Msn(last), Duration::ZERO), Decision::Ready);
         prop_assert!(matches!(m.decide(Directive::Msn(last + 3), Duration::ZERO), Decision::BadRequest(_)));
-        prop_assert!(matches!(m.decide(Directive::MsnPart(msn, u64::from(part) + 15), Duration::ZERO), Decision::BadRequest(_)));
+        prop_assert!(matches!(m.decide(Directive::MsnPart(msn, u64::from(part) + 13), Duration::ZERO), Decision::BadRequest(_)));
         // The playlist spans at least the window (or everything made so far).
         let span: Duration = pl.segments.iter().filter_map(|s| s.complete.as_ref().map(|c| c.0)).sum();
         let all: Duration = store.segments_held().iter().filter_map(|s| s.duration).sum();
@@ -242,8 +245,8 @@ fn exact_text_of_a_short_stream() {
     let expected = "#EXTM3U
 #EXT-X-VERSION:6
 #EXT-X-TARGETDURATION:2
-#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.630
-#EXT-X-PART-INF:PART-TARGET=0.210
+#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.705
+#EXT-X-PART-INF:PART-TARGET=0.235
 #EXT-X-MEDIA-SEQUENCE:9
 #EXT-X-MAP:URI=\"hls/deadbeef-i1.mp4\"
 #EXT-X-PROGRAM-DATE-TIME:2026-11-30T00:53:20.000Z

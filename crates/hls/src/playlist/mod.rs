@@ -6,8 +6,8 @@
 //! #EXTM3U
 //! #EXT-X-VERSION:6                         §4.3.1.2 (EXT-X-MAP without I-frames needs 6)
 //! #EXT-X-TARGETDURATION:2                  §4.4.3.1
-//! #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.630   §4.4.3.8
-//! #EXT-X-PART-INF:PART-TARGET=0.210        §4.4.3.7
+//! #EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=0.705   §4.4.3.8
+//! #EXT-X-PART-INF:PART-TARGET=0.235        §4.4.3.7
 //! #EXT-X-MEDIA-SEQUENCE:1796200000         §4.4.3.2
 //! #EXT-X-DISCONTINUITY-SEQUENCE:0          §4.4.3.3 (only when not 0)
 //! then per segment (segment.rs): DISCONTINUITY, MAP, PROGRAM-DATE-TIME, PARTs, EXTINF + URI
