@@ -78,7 +78,11 @@ impl Segmenter {
         };
         let (seg_start, seg_generation) = (seg.start, seg.generation);
         if c.track == Track::Audio {
-            let Some(p) = self.part.as_mut().filter(|_| c.generation == seg_generation) else {
+            let Some(p) = self
+                .part
+                .as_mut()
+                .filter(|_| c.generation == seg_generation)
+            else {
                 out.dropped = true;
                 return out;
             };
