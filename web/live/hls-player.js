@@ -64,7 +64,9 @@ window.hsHlsPlayer = (() => {
     setInterval(() => {
       if (video.videoWidth) { stats.width = video.videoWidth; stats.height = video.videoHeight; }
       const d = hls && hls.playingDate;
-      if (d) stats.latencyMs = Date.now() - d.getTime();
+      const lag = d ? Date.now() - d.getTime() : NaN;
+      // Right after a (re)start the date is not mapped to the new timeline yet.
+      if (lag > 0 && lag < 60000) stats.latencyMs = lag;
       stats.behindMs = hls && hls.latency != null ? Math.round(hls.latency * 1000) : null;
       readout();
     }, 500);
