@@ -84,7 +84,16 @@ async fn https_speaks_http2_and_http1() {
     let url = format!("https://{}/live/demo/index.m3u8", server.local_addr);
     for (flag, want) in [("--http2", "2"), ("--http1.1", "1.1")] {
         let out = tokio::process::Command::new("curl")
-            .args(["-sk", "--max-time", "20", flag, "-o", "/dev/null", "-w", "%{http_version} %{http_code}"])
+            .args([
+                "-sk",
+                "--max-time",
+                "20",
+                flag,
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_version} %{http_code}",
+            ])
             .arg(&url)
             .output()
             .await
