@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
+# nginx as the cache in front of LL-HLS (crates/live-http/tests/hls.rs).
+command -v nginx >/dev/null || need_pkgs+=(nginx-light)
 command -v node >/dev/null || need_pkgs+=(nodejs npm)
 # Build-time: ALSA headers for the microphone feature (cpal), nasm for openh264's fast paths.
 dpkg -s libasound2-dev >/dev/null 2>&1 || need_pkgs+=(libasound2-dev)
@@ -19,7 +21,8 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_pkgs[@]}"
 fi
 
-# playwright-core drives Debian's chromium; it downloads no browser of its own.
+# playwright-core drives Debian's chromium; it downloads no browser of its own. The same lock
+# pins hls.js, whose file web/vendor/ holds (a test checks they are the same bytes).
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
 # With microphones (the `mic` feature) on: that is what users who install the package get.

@@ -1,4 +1,4 @@
-// Usage: node live_mse.mjs URL-of-/live/NAME/?via=mse SECONDS [restart]
+// Usage: node live_mse.mjs URL-of-/live/NAME/?via=mse|hls SECONDS [restart]
 // Plays the live page in Chromium and measures what a viewer gets: time to first picture,
 // frames presented per second, glass-to-glass latency (display time of each frame minus the
 // capture time in its timecode block), the beeps heard through Web Audio, the page's own
@@ -85,7 +85,7 @@ async function measure(page, seconds) {
       // The worst latency of each second, to see where a high percentile comes from.
       worstBySecond: frames.reduce((a, f) => { const i = Math.floor((f.at - from) / 1000); a[i] = Math.max(a[i] || 0, Math.round(f.latency)); return a; }, []).join(' '), beeps, levelSamples: levels.length,
       maxRms: levels.reduce((m, l) => Math.max(m, l.rms), 0),
-      page: { transport: hsStats.transport, latencyMs: hsStats.latencyMs, width: hsStats.width, height: hsStats.height,
+      page: { transport: hsStats.transport, engine: hsStats.hlsEngine || null, latencyMs: hsStats.latencyMs, width: hsStats.width, height: hsStats.height,
         reconnects: hsStats.reconnects, readout: document.getElementById('stats').textContent },
       firstFrameAt: hsProbe.firstFrameAt,
       waiting: hsProbe.waiting.filter((t) => t >= from).length,

@@ -1,5 +1,6 @@
 // The live viewer: MSE over a WebSocket (/live/NAME/ws) when the browser can play the stream's
-// codecs, MJPEG (stream.mjpg in an <img>) otherwise; ?via=mse|mjpeg forces one.
+// codecs, MJPEG (stream.mjpg in an <img>) otherwise; ?via=mse|mjpeg forces one, ?via=hls plays
+// LL-HLS (hls-player.js).
 // Stays at the live edge (speeds up a little when behind, jumps when far behind), reconnects by
 // itself, and reads latency from each fragment's prft box (the capture wall-clock time) against
 // the server's clock, learnt by ping, so that a device with a wrong clock still reads true.
@@ -267,7 +268,8 @@
   }
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
 
-  if (via === 'mjpeg' || (!MS && via !== 'mse')) startMjpeg();
+  if (via === 'hls') window.hsHlsPlayer.start({ video, stats, readout, play: () => play(), onFail: (why) => startMjpeg(why) });
+  else if (via === 'mjpeg' || (!MS && via !== 'mse')) startMjpeg();
   else if (!MS) { stats.error = 'this browser has no Media Source Extensions; try ?via=mjpeg'; readout(); }
   else startMse();
   pollStatus();

@@ -3,8 +3,9 @@
 //! The engine (sources, clock, hub, registry) lives in `homestream-live` and knows nothing of
 //! HTTP; this crate is the thin shell that turns hub cursors into responses. Each output is one
 //! file: [`mjpeg`] (multipart/x-mixed-replace), [`snapshot`] (one JPEG), [`ws`] (CMAF over a
-//! WebSocket, for MSE), [`page`] (the viewer page). New outputs (LL-HLS, WHEP) go beside them.
+//! WebSocket, for MSE), [`page`] (the viewer page), [`hls`] (Low-Latency HLS). New outputs (WHEP) go beside them.
 
+pub mod hls;
 pub mod mjpeg;
 pub mod page;
 pub mod query;

@@ -2,6 +2,7 @@
 //! handlers. The server registers them one by one so that its route table (and the auth gate's
 //! test that walks it) sees every one.
 
+use crate::hls::Hls;
 use crate::query::{LiveQuery, parse_fps};
 use crate::{mjpeg, page, snapshot, ws};
 use axum::extract::ws::WebSocketUpgrade;
@@ -10,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{MethodRouter, get};
 use homestream_live::{LiveRegistry, status};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Every route under `/live/`, for the server's route table.
@@ -93,6 +95,20 @@ pub fn routes(reg: &Arc<LiveRegistry>) -> Vec<(&'static str, MethodRouter)> {
             }
         })
     };
+    let hls = Hls::new(reg.clone());
+    let playlist = {
+        let hls = hls.clone();
+        get(
+            move |Path(name): Path<String>, Query(q): Query<HashMap<String, String>>| async move {
+                hls.playlist(&name, &q).await
+            },
+        )
+    };
+    let hls_file = get(
+        move |Path((name, file)): Path<(String, String)>| async move {
+            hls.resource(&name, &file).await
+        },
+    );
     vec![
         ("/live/{name}", slash),
         ("/live/{name}/", page),
@@ -100,6 +116,12 @@ pub fn routes(reg: &Arc<LiveRegistry>) -> Vec<(&'static str, MethodRouter)> {
         ("/live/{name}/snapshot.jpg", snapshot),
         ("/live/{name}/status.json", status),
         ("/live/{name}/ws", websocket),
+        ("/live/{name}/index.m3u8", playlist),
+        ("/live/{name}/hls/{file}", hls_file),
+        (
+            "/live/{name}/hls.light.min.js",
+            get(|| async { crate::hls::library() }),
+        ),
     ]
 }
 
@@ -113,7 +135,7 @@ pub fn router(reg: &Arc<LiveRegistry>) -> axum::Router {
     r
 }
 
-fn not_found(name: &str) -> Response {
+pub(crate) fn not_found(name: &str) -> Response {
     (
         StatusCode::NOT_FOUND,
         format!("no live stream named {name:?}\n"),

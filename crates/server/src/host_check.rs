@@ -11,10 +11,22 @@ use axum::response::{IntoResponse, Response};
 use http::{StatusCode, Version, header};
 
 /// axum middleware: refuses requests whose Host header breaks RFC 9112 §3.2.
-pub async fn require_one_host(req: Request, next: Next) -> Response {
+/// An HTTP/2 request names its host in `:authority` (RFC 9113 §8.3.1), which hyper puts in
+/// the URI: it is copied to `Host`, so that what reads `Host` (the login's same-origin check)
+/// sees the same on either version.
+pub async fn require_one_host(mut req: Request, next: Next) -> Response {
     if let Err(why) = check(&req) {
         tracing::warn!("bad request: {why}");
         return (StatusCode::BAD_REQUEST, format!("bad request: {why}\n")).into_response();
+    }
+    if req.version() == Version::HTTP_2
+        && !req.headers().contains_key(header::HOST)
+        && let Some(v) = req
+            .uri()
+            .authority()
+            .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, v);
     }
     next.run(req).await
 }

@@ -143,6 +143,13 @@ async fn accept_loop(
         // A request head larger than this is a 431 instead of hyper's ~400 KiB default, so a
         // crowd of slow clients with huge headers cannot hold much memory (nginx allows 32 KiB).
         .max_buf_size(MAX_REQUEST_HEAD);
+    // HTTP/2 (offered by ALPN on TLS): the same limits on its header block, pings to find
+    // dead peers.
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(MAX_REQUEST_HEAD as u32)
+        .keep_alive_interval(Some(std::time::Duration::from_secs(30)));
     let graceful = GracefulShutdown::new();
     loop {
         tokio::select! {

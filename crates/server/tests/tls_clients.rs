@@ -64,3 +64,42 @@ async fn watch_trusts_a_self_signed_server_only_when_told_to() {
     assert!(matches!(Client::new(bad), Err(Error::Config(_))));
     server.shutdown().await;
 }
+
+/// HTTPS offers HTTP/2 by ALPN (and still HTTP/1.1): curl gets the live playlist over h2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_speaks_http2_and_http1() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let server = homestream_server::start(homestream_server::ServeConfig {
+        paths: vec![dir.path().to_path_buf()],
+        bind: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+        port: Some(0),
+        live: vec!["demo=test:160x120@10".parse().unwrap()],
+        tls: homestream_server::Tls::SelfSigned,
+        state_dir: Some(state.path().to_path_buf()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let url = format!("https://{}/live/demo/index.m3u8", server.local_addr);
+    for (flag, want) in [("--http2", "2"), ("--http1.1", "1.1")] {
+        let out = tokio::process::Command::new("curl")
+            .args([
+                "-sk",
+                "--max-time",
+                "20",
+                flag,
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_version} %{http_code}",
+            ])
+            .arg(&url)
+            .output()
+            .await
+            .expect("curl is installed");
+        let got = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(got, format!("{want} 200"), "curl {flag}");
+    }
+    server.shutdown().await;
+}
