@@ -40,13 +40,24 @@ enum Command {
     /// Manage API tokens (for players and scripts: `Authorization: Bearer`)
     #[command(subcommand)]
     Token(homestream_auth::cli::TokenCommand),
-    /// The desktop window
-    Gui,
+    /// The desktop window: share folders, go live, see the URLs, QR code and requests
+    Gui(GuiArgs),
+}
+
+#[cfg(feature = "gui")]
+use homestream_gui::GuiArgs;
+
+/// A build without the window still parses `gui [PATH]...`, to say so.
+#[cfg(not(feature = "gui"))]
+#[derive(clap::Args)]
+struct GuiArgs {
+    /// Folders or files to share
+    paths: Vec<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(matches!(cli.command, Some(Command::Gui(_))));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -67,8 +78,15 @@ fn main() -> ExitCode {
             Some(Command::Devices { json }) => homestream_live::cli::run_devices(json),
             Some(Command::User(cmd)) => homestream_auth::cli::run_user(cmd),
             Some(Command::Token(cmd)) => homestream_auth::cli::run_token(cmd),
-            Some(Command::Gui) => Err(anyhow::anyhow!(
-                "the desktop window is not part of this build yet; use `homestream serve`"
+            // The window runs on this (main) thread; the server on the runtime's workers.
+            #[cfg(feature = "gui")]
+            Some(Command::Gui(args)) => {
+                homestream_gui::run(args, tokio::runtime::Handle::current())
+            }
+            #[cfg(not(feature = "gui"))]
+            Some(Command::Gui(_)) => Err(anyhow::anyhow!(
+                "this build has no desktop window (built without the `gui` feature); \
+                 use `homestream serve [PATH]...`"
             )),
         }
     });
@@ -83,15 +101,27 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (one line per request and stream event); `RUST_LOG` overrides the level.
 /// The certificate verifier logs every refusal as an error of its own; the command that met
-/// it says what happened and what to do, once.
-fn init_logging() {
+/// it says what happened and what to do, once. The window (`gui`) also shows the request
+/// lines, whatever `RUST_LOG` says.
+#[cfg_attr(not(feature = "gui"), allow(unused_variables))]
+fn init_logging(window: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,rustls_platform_verifier=off")
     });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let terminal = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
+        .with_filter(filter);
+    #[cfg(feature = "gui")]
+    let window = window.then(homestream_gui::log_layer);
+    #[cfg(not(feature = "gui"))]
+    let window: Option<tracing_subscriber::layer::Identity> = None;
+    tracing_subscriber::registry()
+        .with(terminal)
+        .with(window)
         .init();
 }

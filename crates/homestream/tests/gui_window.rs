@@ -1,0 +1,288 @@
+//! `homestream gui FOLDER` under Xvfb (Debian `xvfb`, Mesa's software GL): the real binary
+//! opens a real window. The test reads the screen (ffmpeg's x11grab) and its words
+//! (tesseract), clicks Start where the screen says "Start" (xdotool), fetches the URL the
+//! window shows, sees the offline line (the internet check is pointed at a closed loopback
+//! port), then closes the window the way a window manager's close button does
+//! (`WM_DELETE_WINDOW`) and checks that the process ends and the port is free.
+//! `bash scripts/test.sh` installs xvfb, xdotool and tesseract-ocr.
+
+#![cfg(all(target_os = "linux", feature = "gui"))]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const W: usize = 1024;
+const H: usize = 768;
+
+/// An Xvfb server on a display number it picked itself; killed on drop.
+struct Xvfb {
+    child: Child,
+    display: String,
+}
+
+impl Xvfb {
+    fn start() -> Xvfb {
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
+            .arg(format!("{W}x{H}x24"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (Debian xvfb; `bash scripts/test.sh` installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let n: u32 = line
+            .trim()
+            .parse()
+            .expect("Xvfb printed its display number");
+        Xvfb {
+            child,
+            display: format!(":{n}"),
+        }
+    }
+}
+
+impl Drop for Xvfb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The whole screen as RGB, read from the X server.
+fn screenshot(display: &str) -> Vec<u8> {
+    let out = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-f", "x11grab", "-video_size"])
+        .arg(format!("{W}x{H}"))
+        .args([
+            "-i",
+            display,
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
+        .output()
+        .expect("ffmpeg");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout.len(), W * H * 3);
+    out.stdout
+}
+
+/// Words on the screen with their centres (screen pixels), read at twice the size (egui's
+/// 14 px text is small for tesseract).
+fn words(rgb: &[u8], dir: &Path) -> Vec<(String, i32, i32)> {
+    let path = dir.join("screen.ppm");
+    let mut f = std::fs::File::create(&path).unwrap();
+    write!(f, "P6\n{} {}\n255\n", W * 2, H * 2).unwrap();
+    let mut row = Vec::with_capacity(W * 6);
+    for y in 0..H {
+        row.clear();
+        for x in 0..W {
+            let p = &rgb[(y * W + x) * 3..(y * W + x) * 3 + 3];
+            row.extend_from_slice(p);
+            row.extend_from_slice(p);
+        }
+        f.write_all(&row).unwrap();
+        f.write_all(&row).unwrap();
+    }
+    drop(f);
+    let out = Command::new("tesseract")
+        .arg(&path)
+        .args(["stdout", "tsv"])
+        .stderr(Stdio::null())
+        .output()
+        .expect("tesseract (Debian tesseract-ocr; `bash scripts/test.sh` installs it)");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let c: Vec<&str> = l.split('\t').collect();
+            let text = c.get(11)?.trim();
+            if text.is_empty() {
+                return None;
+            }
+            let n = |i: usize| c.get(i).and_then(|v| v.parse::<i32>().ok());
+            let (left, top, width, height) = (n(6)?, n(7)?, n(8)?, n(9)?);
+            Some((
+                text.to_string(),
+                (left + width / 2) / 2,
+                (top + height / 2) / 2,
+            ))
+        })
+        .collect()
+}
+
+fn text_of(words: &[(String, i32, i32)]) -> String {
+    words
+        .iter()
+        .map(|w| w.0.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn xdotool(display: &str, args: &[&str]) -> String {
+    let out = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .expect("xdotool (Debian xdotool; `bash scripts/test.sh` installs it)");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// What a window manager's close button sends: a `WM_DELETE_WINDOW` client message.
+fn close_window(display: &str, window: u32) {
+    use x11rb::connection::Connection;
+    use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt, EventMask};
+    let (conn, _) = x11rb::connect(Some(display)).unwrap();
+    let atom = |name: &[u8]| conn.intern_atom(false, name).unwrap().reply().unwrap().atom;
+    let (protocols, delete) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW"));
+    let event = ClientMessageEvent::new(32, window, protocols, [delete, 0, 0, 0, 0]);
+    conn.send_event(false, window, EventMask::NO_EVENT, event)
+        .unwrap();
+    conn.flush().unwrap();
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).ok()?;
+    Some(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits (bounded) for `f` to give something.
+fn wait_for<T>(what: &str, limit: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let until = Instant::now() + limit;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < until, "{what}: not within {limit:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_window_shows_starts_serves_the_folder_and_closing_it_frees_the_port() {
+    let x = Xvfb::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let share = tmp.path().join("share");
+    std::fs::create_dir(&share).unwrap();
+    std::fs::write(share.join("holiday-1998.mp4"), b"not really a movie").unwrap();
+    let config = tmp.path().join("config");
+    std::fs::create_dir_all(config.join("homestream")).unwrap();
+    let port = free_port();
+    std::fs::write(
+        config.join("homestream/gui.toml"),
+        format!("port = {port}\n"),
+    )
+    .unwrap();
+    let closed = free_port();
+    let log = std::fs::File::create(tmp.path().join("stderr.log")).unwrap();
+    let mut gui = Command::new(env!("CARGO_BIN_EXE_homestream"))
+        .arg("gui")
+        .arg(&share)
+        .env("DISPLAY", &x.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("XDG_CONFIG_HOME", &config)
+        .env("XDG_DATA_HOME", tmp.path().join("data"))
+        .env("HOMESTREAM_NET_CHECK", format!("127.0.0.1:{closed}"))
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let stderr = || std::fs::read_to_string(tmp.path().join("stderr.log")).unwrap_or_default();
+
+    let window: u32 = wait_for("the window", Duration::from_secs(30), || {
+        if let Ok(Some(status)) = gui.try_wait() {
+            panic!("homestream gui exited ({status}): {}", stderr());
+        }
+        xdotool(
+            &x.display,
+            &["search", "--onlyvisible", "--name", "^homestream$"],
+        )
+        .lines()
+        .next()
+        .and_then(|l| l.parse().ok())
+    });
+
+    // The window is drawn (not blank) and says Start.
+    let start = wait_for("Start on the screen", Duration::from_secs(20), || {
+        let shot = screenshot(&x.display);
+        let first = &shot[..3];
+        let differing = shot.chunks(3).filter(|p| *p != first).count();
+        if differing < W * H / 50 {
+            return None;
+        }
+        words(&shot, tmp.path())
+            .into_iter()
+            .find(|w| w.0 == "Start")
+    });
+    xdotool(
+        &x.display,
+        &[
+            "mousemove",
+            &start.1.to_string(),
+            &start.2.to_string(),
+            "click",
+            "1",
+        ],
+    );
+
+    // The URL the window shows serves the folder.
+    let page = wait_for("the server", Duration::from_secs(20), || {
+        http_get(port, "/").filter(|p| p.starts_with("HTTP/1.1 200"))
+    });
+    assert!(page.contains("holiday-1998.mp4"), "{page}");
+    let screen = wait_for(
+        "the URL and the offline line",
+        Duration::from_secs(20),
+        || {
+            let text = text_of(&words(&screenshot(&x.display), tmp.path()));
+            let url = format!("127.0.0.1:{port}");
+            (text.contains(&url) && text.contains("offline")).then_some(text)
+        },
+    );
+    assert!(
+        screen.contains("Stop"),
+        "the button now says Stop: {screen}"
+    );
+    assert!(
+        stderr().contains("GET / 200"),
+        "the request is logged as by serve: {}",
+        stderr()
+    );
+
+    close_window(&x.display, window);
+    let status = wait_for("the process to end", Duration::from_secs(15), || {
+        gui.try_wait().unwrap()
+    });
+    assert!(status.success(), "{status}: {}", stderr());
+    std::net::TcpListener::bind(("0.0.0.0", port)).expect("the port is free");
+}
