@@ -77,7 +77,11 @@ impl<S: Subscriber> Layer<S> for RingLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let request = meta.target() == REQUEST_TARGET;
-        if !request && *meta.level() > Level::WARN {
+        // homestream's own warnings and errors (a port taken, a source failing), not those
+        // of the windowing libraries.
+        let ours = meta.target().starts_with("homestream");
+        let warning = *meta.level() <= Level::WARN;
+        if !(request || ours && warning) {
             return;
         }
         let mut line = String::new();
@@ -126,6 +130,7 @@ mod tests {
             tracing::info!(target: "homestream::request", "{} {} {} {}", "127.0.0.1:5000", "GET", "/", 200);
             tracing::info!(stream = "demo", "viewer joined");
             tracing::warn!(port = 8001, "port 8000 is in use");
+            tracing::warn!(target: "winit::platform", "XRandR reported a display of 0 mm");
         });
         let (lines, pushed) = ring.snapshot();
         assert_eq!(pushed, 2, "{lines:?}");
