@@ -5,6 +5,7 @@
 //! configuration), [`state`] (the window's rules, unit-tested without drawing), [`engine`]
 //! (runs the server and the probes off the window's thread), [`views`] (drawing only),
 //! [`log`] (the server's request lines into a bounded ring), [`netcheck`], [`preview`], [`qr`].
+//! [`viewer`] is the other window: `homestream watch URL --show`.
 //!
 //! eframe opens X11 or Wayland and OpenGL at run time (it links none of them), so the same
 //! binary runs on a headless server; without a display it says so and points to `serve`.
@@ -21,6 +22,7 @@ pub mod qr;
 pub mod settings;
 pub mod state;
 pub mod users;
+pub mod viewer;
 mod views;
 
 pub use app::GuiApp;

@@ -138,3 +138,51 @@ fn pickers_show_none_found_entries_when_there_are_no_devices() {
     h.step();
     assert!(shows(&h, "Integrated Camera"));
 }
+
+/// A file as the windowing system hands a drop to egui.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl homestream_gui::egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn dropping_folders_onto_the_window_adds_them_once_and_remove_takes_them_out() {
+    let rt = runtime();
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let mut h = harness(Settings::default(), &rt);
+    h.step();
+    assert!(shows(&h, "Nothing yet"));
+    for dir in [&a, &b, &a] {
+        h.input_mut()
+            .dropped_files
+            .push(std::sync::Arc::new(Dropped(dir.path().to_path_buf())));
+        h.step();
+    }
+    assert_eq!(
+        h.state().model.settings.paths,
+        vec![a.path().to_path_buf(), b.path().to_path_buf()]
+    );
+    assert!(shows(&h, &b.path().display().to_string()));
+    h.get_all_by_label("remove").next().unwrap().click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().model.settings.paths, vec![b.path().to_path_buf()]);
+    // A path that vanished is marked, and Start says so instead of starting.
+    drop(b);
+    h.step();
+    assert!(shows(&h, "(not found)"));
+    h.get_by_label("Start").click();
+    h.step();
+    h.step();
+    assert!(shows(&h, "is not there any more"));
+    assert_eq!(h.state().model.phase, Phase::Stopped);
+}

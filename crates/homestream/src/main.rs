@@ -72,6 +72,13 @@ fn main() -> ExitCode {
         match cli.command {
             None => serve::run(serve::ServeArgs::default_demo()).await,
             Some(Command::Serve(args)) => serve::run(args).await,
+            #[cfg(feature = "gui")]
+            Some(Command::Watch(args)) if args.show => homestream_gui::viewer::run(args).await,
+            #[cfg(not(feature = "gui"))]
+            Some(Command::Watch(args)) if args.show => Err(anyhow::anyhow!(
+                "this build has no windows (built without the `gui` feature); \
+                 use `--save DIR` or `--json`"
+            )),
             Some(Command::Watch(args)) => homestream_mjpeg::cli::run(args).await,
             Some(Command::Funnel(args)) => homestream_funnel::cli::run_funnel(args).await,
             Some(Command::Download(args)) => homestream_funnel::cli::run_download(args).await,

@@ -8,77 +8,13 @@
 
 #![cfg(all(target_os = "linux", feature = "gui"))]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod common;
+
+use common::*;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const W: usize = 1024;
-const H: usize = 768;
-
-/// An Xvfb server on a display number it picked itself; killed on drop.
-struct Xvfb {
-    child: Child,
-    display: String,
-}
-
-impl Xvfb {
-    fn start() -> Xvfb {
-        let mut child = Command::new("Xvfb")
-            .args(["-displayfd", "1", "-nolisten", "tcp", "-screen", "0"])
-            .arg(format!("{W}x{H}x24"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (Debian xvfb; `bash scripts/test.sh` installs it)");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let n: u32 = line
-            .trim()
-            .parse()
-            .expect("Xvfb printed its display number");
-        Xvfb {
-            child,
-            display: format!(":{n}"),
-        }
-    }
-}
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The whole screen as RGB, read from the X server.
-fn screenshot(display: &str) -> Vec<u8> {
-    let out = Command::new("ffmpeg")
-        .args(["-loglevel", "error", "-f", "x11grab", "-video_size"])
-        .arg(format!("{W}x{H}"))
-        .args([
-            "-i",
-            display,
-            "-frames:v",
-            "1",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ])
-        .output()
-        .expect("ffmpeg");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.stdout.len(), W * H * 3);
-    out.stdout
-}
 
 /// Words on the screen with their centres (screen pixels), read at twice the size (egui's
 /// 14 px text is small for tesseract).
@@ -132,15 +68,6 @@ fn text_of(words: &[(String, i32, i32)]) -> String {
         .join(" ")
 }
 
-fn xdotool(display: &str, args: &[&str]) -> String {
-    let out = Command::new("xdotool")
-        .args(args)
-        .env("DISPLAY", display)
-        .output()
-        .expect("xdotool (Debian xdotool; `bash scripts/test.sh` installs it)");
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// What a window manager's close button sends: a `WM_DELETE_WINDOW` client message.
 fn close_window(display: &str, window: u32) {
     use x11rb::connection::Connection;
@@ -165,14 +92,6 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     let mut out = Vec::new();
     s.read_to_end(&mut out).ok()?;
     Some(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Waits (bounded) for `f` to give something.
@@ -315,6 +234,9 @@ fn the_window_shows_starts_serves_the_folder_and_closing_it_frees_the_port() {
     };
     assert!(status.success(), "{status}: {}", stderr());
     std::net::TcpListener::bind(("0.0.0.0", port)).expect("the port is free");
+    // The command line's folder is remembered for the next run.
+    let kept = std::fs::read_to_string(config.join("homestream/gui.toml")).unwrap();
+    assert!(kept.contains(&*share.to_string_lossy()), "{kept}");
 }
 
 #[test]
