@@ -154,4 +154,41 @@ fn the_window_shows_the_live_picture_and_a_slow_display_does_not_fall_behind() {
     assert!(slow.iter().all(|d| d.1 < 1500), "{slow:?}");
     let (first, last) = (slow[0].1, slow[slow.len() - 1].1);
     assert!(last < first + 500, "the delay grew: {slow:?}");
+
+    // `--duration` applies: the window closes itself and watch exits 0.
+    let mut timed = Command::new(env!("CARGO_BIN_EXE_homestream"))
+        .args(["watch", &url, "--show", "--duration", "2"])
+        .env("DISPLAY", &x.display)
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = timed.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > until {
+            let _ = timed.kill();
+            panic!("watch --show --duration 2 still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn without_a_display_it_says_so_and_suggests_save_or_json() {
+    let out = Command::new(env!("CARGO_BIN_EXE_homestream"))
+        .args(["watch", "http://127.0.0.1:9/stream.mjpg", "--show"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no display") && err.contains("--save DIR") && err.contains("--json"),
+        "{err}"
+    );
 }
