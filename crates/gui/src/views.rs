@@ -44,12 +44,13 @@ fn controls(ui: &mut egui::Ui, app: &mut GuiApp) {
             app.press();
         }
         ui.add_enabled_ui(app.model.editable(), |ui| {
-            ui.label("Port");
+            let label = ui.label("Port");
             ui.add(
                 egui::TextEdit::singleline(&mut app.port_text)
                     .desired_width(60.0)
                     .hint_text("8000"),
             )
+            .labelled_by(label.id)
             .on_hover_text("empty: 8000, or the next free port up to 8009");
             ui.checkbox(&mut app.model.settings.login, "Login");
             ui.checkbox(&mut app.model.settings.https, "HTTPS")
@@ -198,11 +199,13 @@ fn share(ui: &mut egui::Ui, app: &mut GuiApp) {
         if ui.button("Add files…").clicked() {
             app.pick_paths(false, ui.ctx());
         }
+        let label = ui.label("Path");
         ui.add(
             egui::TextEdit::singleline(&mut app.path_text)
-                .hint_text("or type a path")
-                .desired_width(220.0),
-        );
+                .hint_text("type a folder or file")
+                .desired_width(200.0),
+        )
+        .labelled_by(label.id);
         if ui.button("Add").clicked() && !app.path_text.trim().is_empty() {
             let p = std::path::PathBuf::from(app.path_text.trim());
             app.model.settings.add_path(p);
@@ -305,17 +308,21 @@ fn login(ui: &mut egui::Ui, app: &mut GuiApp) {
         }
     });
     ui.horizontal(|ui| {
+        let label = ui.label("Name");
         ui.add(
             egui::TextEdit::singleline(&mut app.user_name)
-                .hint_text("name")
+                .hint_text("1-64 of a-z 0-9 . _ @ -")
                 .desired_width(120.0),
-        );
+        )
+        .labelled_by(label.id);
+        let label = ui.label("Password");
         ui.add(
             egui::TextEdit::singleline(&mut app.user_password)
                 .password(true)
-                .hint_text("password (8+ characters)")
-                .desired_width(180.0),
-        );
+                .hint_text("8+ characters")
+                .desired_width(150.0),
+        )
+        .labelled_by(label.id);
         if ui.button("Add user").clicked() {
             app.add_user();
         }

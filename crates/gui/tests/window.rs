@@ -186,3 +186,69 @@ fn dropping_folders_onto_the_window_adds_them_once_and_remove_takes_them_out() {
     assert!(shows(&h, "is not there any more"));
     assert_eq!(h.state().model.phase, Phase::Stopped);
 }
+
+#[test]
+fn add_user_in_the_window_then_start_with_login_requires_it() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    let port = free_port();
+    let settings = Settings {
+        paths: vec![dir.path().to_path_buf()],
+        port: Some(port),
+        users_file: Some(users.clone()),
+        ..Settings::default()
+    };
+    let mut h = harness(settings, &rt);
+    h.step();
+    for (field, text) in [("Name", "ann"), ("Password", "correct horse battery")] {
+        h.get_by_label(field).focus();
+        h.run_steps(3);
+        h.get_by_label(field).type_text(text);
+        h.run_steps(3);
+    }
+    h.get_by_label("Add user").click();
+    step_until(&mut h, Duration::from_secs(20), "the user saved", |h| {
+        let m = &h.state().model;
+        assert_eq!(m.error, None);
+        m.note
+            .as_deref()
+            .is_some_and(|n| n.starts_with("user ann saved in"))
+    });
+    assert!(shows(&h, "user ann saved in"));
+    assert!(users.exists());
+    h.get_by_label("Login").click();
+    h.step();
+    assert!(h.state().model.settings.login);
+    h.get_by_label("Start").click();
+    step_until(&mut h, Duration::from_secs(10), "running with login", |h| {
+        shows(h, "Login required (users from")
+    });
+    let page = http_get(port, "/");
+    assert!(
+        !page.starts_with("HTTP/1.1 200"),
+        "the library needs a login now: {page}"
+    );
+    h.state_mut().on_close();
+    // A users file that cannot be read is a message, not a crash.
+    std::fs::write(&users, "this is not toml [").unwrap();
+    let mut h = harness(
+        Settings {
+            paths: vec![dir.path().to_path_buf()],
+            port: Some(port),
+            users_file: Some(users.clone()),
+            login: true,
+            ..Settings::default()
+        },
+        &rt,
+    );
+    h.step();
+    h.get_by_label("Start").click();
+    step_until(&mut h, Duration::from_secs(10), "the error", |h| {
+        h.state().model.error.is_some()
+    });
+    assert_eq!(h.state().model.phase, Phase::Stopped);
+    let e = h.state().model.error.clone().unwrap();
+    assert!(e.contains("users.toml"), "the message names the file: {e}");
+    assert!(shows(&h, &e));
+}

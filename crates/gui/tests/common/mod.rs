@@ -79,7 +79,7 @@ pub fn step_until(
 
 /// Whether a node whose label contains `text` is shown.
 pub fn shows(h: &Harness<'_, GuiApp>, text: &str) -> bool {
-    h.query_by_label_contains(text).is_some()
+    h.query_all_by_label_contains(text).next().is_some()
 }
 
 /// `GET path` on loopback, the whole response as text.
