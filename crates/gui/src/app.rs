@@ -149,8 +149,10 @@ impl GuiApp {
 
     /// Closing the window: save, stop the server, release the devices.
     pub fn on_close(&mut self) {
+        tracing::info!("window closed: stopping");
         self.save_settings();
         self.engine.shutdown_blocking();
+        tracing::info!("stopped");
     }
 
     fn poll_pending(&mut self) {
