@@ -14,6 +14,14 @@ command -v node >/dev/null || need_pkgs+=(nodejs npm)
 # Build-time: ALSA headers for the microphone feature (cpal), nasm for openh264's fast paths.
 dpkg -s libasound2-dev >/dev/null 2>&1 || need_pkgs+=(libasound2-dev)
 command -v nasm >/dev/null || need_pkgs+=(nasm)
+# The desktop window's test runs the real binary under Xvfb with Mesa's software GL, reads the
+# screen with ffmpeg and tesseract, clicks with xdotool; winit loads the X client libraries.
+command -v Xvfb >/dev/null || need_pkgs+=(xvfb)
+command -v xdotool >/dev/null || need_pkgs+=(xdotool)
+command -v tesseract >/dev/null || need_pkgs+=(tesseract-ocr)
+for p in libgl1-mesa-dri libegl1 libgl1 libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
+done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "installing ${need_pkgs[*]} ..." >&2
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -40,13 +40,24 @@ enum Command {
     /// Manage API tokens (for players and scripts: `Authorization: Bearer`)
     #[command(subcommand)]
     Token(homestream_auth::cli::TokenCommand),
-    /// The desktop window
-    Gui,
+    /// The desktop window: share folders, go live, see the URLs, QR code and requests
+    Gui(GuiArgs),
+}
+
+#[cfg(feature = "gui")]
+use homestream_gui::GuiArgs;
+
+/// A build without the window still parses `gui [PATH]...`, to say so.
+#[cfg(not(feature = "gui"))]
+#[derive(clap::Args)]
+struct GuiArgs {
+    /// Folders or files to share
+    paths: Vec<std::path::PathBuf>,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(matches!(cli.command, Some(Command::Gui(_))));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -61,14 +72,28 @@ fn main() -> ExitCode {
         match cli.command {
             None => serve::run(serve::ServeArgs::default_demo()).await,
             Some(Command::Serve(args)) => serve::run(args).await,
+            #[cfg(feature = "gui")]
+            Some(Command::Watch(args)) if args.show => homestream_gui::viewer::run(args).await,
+            #[cfg(not(feature = "gui"))]
+            Some(Command::Watch(args)) if args.show => Err(anyhow::anyhow!(
+                "this build has no windows (built without the `gui` feature); \
+                 use `--save DIR` or `--json`"
+            )),
             Some(Command::Watch(args)) => homestream_mjpeg::cli::run(args).await,
             Some(Command::Funnel(args)) => homestream_funnel::cli::run_funnel(args).await,
             Some(Command::Download(args)) => homestream_funnel::cli::run_download(args).await,
             Some(Command::Devices { json }) => homestream_live::cli::run_devices(json),
             Some(Command::User(cmd)) => homestream_auth::cli::run_user(cmd),
             Some(Command::Token(cmd)) => homestream_auth::cli::run_token(cmd),
-            Some(Command::Gui) => Err(anyhow::anyhow!(
-                "the desktop window is not part of this build yet; use `homestream serve`"
+            // The window runs on this (main) thread; the server on the runtime's workers.
+            #[cfg(feature = "gui")]
+            Some(Command::Gui(args)) => {
+                homestream_gui::run(args, tokio::runtime::Handle::current())
+            }
+            #[cfg(not(feature = "gui"))]
+            Some(Command::Gui(_)) => Err(anyhow::anyhow!(
+                "this build has no desktop window (built without the `gui` feature); \
+                 use `homestream serve [PATH]...`"
             )),
         }
     });
@@ -83,15 +108,27 @@ fn main() -> ExitCode {
 
 /// Logs go to stderr (one line per request and stream event); `RUST_LOG` overrides the level.
 /// The certificate verifier logs every refusal as an error of its own; the command that met
-/// it says what happened and what to do, once.
-fn init_logging() {
+/// it says what happened and what to do, once. The window (`gui`) also shows the request
+/// lines, whatever `RUST_LOG` says.
+#[cfg_attr(not(feature = "gui"), allow(unused_variables))]
+fn init_logging(window: bool) {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,rustls_platform_verifier=off")
     });
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let terminal = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
+        .with_filter(filter);
+    #[cfg(feature = "gui")]
+    let window = window.then(homestream_gui::log_layer);
+    #[cfg(not(feature = "gui"))]
+    let window: Option<tracing_subscriber::layer::Identity> = None;
+    tracing_subscriber::registry()
+        .with(terminal)
+        .with(window)
         .init();
 }

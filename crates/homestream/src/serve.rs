@@ -88,8 +88,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         auth_config: Default::default(),
         tls,
         no_sendfile: args.no_sendfile,
-        // ~/.local/share/homestream on Linux (XDG_DATA_HOME), the platform's place elsewhere.
-        state_dir: dirs::data_local_dir().map(|d| d.join("homestream")),
+        state_dir: homestream_server::default_state_dir(),
     };
     let server = homestream_server::start(config).await?;
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();

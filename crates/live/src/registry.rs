@@ -144,6 +144,19 @@ impl LiveRegistry {
         )
     }
 
+    /// The server is stopping: every source is released as soon as its last viewer is gone,
+    /// without the grace period.
+    pub fn close(&self) {
+        for s in &self.streams {
+            s.close();
+        }
+    }
+
+    /// Whether no source is open (every source thread has ended).
+    pub fn is_released(&self) -> bool {
+        self.streams.iter().all(|s| s.is_released())
+    }
+
     /// Seconds since the registry started.
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()

@@ -101,6 +101,9 @@ pub struct Stream {
     grace: Duration,
     runtime: Option<tokio::runtime::Handle>,
     demand: AtomicUsize,
+    /// Set when the server stops: the source is released as soon as nobody wants it, without
+    /// waiting for the grace period (a camera or microphone is free for the next start).
+    closing: std::sync::atomic::AtomicBool,
     running: Mutex<bool>,
     viewers: Mutex<BTreeMap<u64, Arc<ViewerStats>>>,
     next_viewer: AtomicU64,
@@ -174,6 +177,7 @@ impl Stream {
             grace,
             runtime,
             demand: AtomicUsize::new(0),
+            closing: std::sync::atomic::AtomicBool::new(false),
             running: Mutex::new(false),
             viewers: Mutex::new(BTreeMap::new()),
             next_viewer: AtomicU64::new(1),
@@ -323,6 +327,17 @@ impl Stream {
         });
     }
 
+    /// Releases the source as soon as it has no demand, skipping the grace period.
+    pub(crate) fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the source thread has ended and let go of its devices (or never started): it
+    /// sets `Idle` last, after closing the source and joining the sound thread.
+    pub(crate) fn is_released(&self) -> bool {
+        !*lock(&self.running) && lock(&self.health).state == SourceState::Idle
+    }
+
     /// Decides, under the `running` lock, whether to stop: only when nobody wants the source,
     /// so a viewer arriving meanwhile either is seen here or starts a new supervisor.
     fn try_release(&self) -> bool {
@@ -384,7 +399,8 @@ impl Stream {
             let now = Instant::now();
             if self.demand.load(Ordering::SeqCst) == 0 {
                 let since = *idle_since.get_or_insert(now);
-                if now - since >= self.grace && self.try_release() {
+                let closing = self.closing.load(Ordering::SeqCst);
+                if (closing || now - since >= self.grace) && self.try_release() {
                     break;
                 }
             } else {

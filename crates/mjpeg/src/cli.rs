@@ -116,6 +116,9 @@ pub struct WatchArgs {
     /// you trust)
     #[arg(short = 'k', long)]
     pub insecure: bool,
+    /// Show the newest frame in a window (space pauses, s saves, f full screen, q quits)
+    #[arg(long)]
+    pub show: bool,
 }
 
 fn parse_secs(s: &str) -> Result<Duration, String> {

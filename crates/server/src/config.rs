@@ -45,3 +45,10 @@ pub enum Tls {
     /// A certificate made at start for this computer's addresses.
     SelfSigned,
 }
+
+/// Where a server started by the user keeps its state: `~/.local/share/homestream` on Linux
+/// (`XDG_DATA_HOME`), the platform's place elsewhere. `serve` and the window both use it, so
+/// they share one self-signed certificate.
+pub fn default_state_dir() -> Option<PathBuf> {
+    dirs::data_local_dir().map(|d| d.join("homestream"))
+}

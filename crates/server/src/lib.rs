@@ -21,7 +21,7 @@ mod run;
 mod state;
 mod status;
 
-pub use config::{ServeConfig, Tls};
+pub use config::{DEFAULT_PORT, ServeConfig, Tls, default_state_dir};
 pub use error::Error;
 pub use listen::{lan_urls, qr_text};
 pub use pages::{error_page, error_response, html_errors};

@@ -21,6 +21,9 @@ use tokio_rustls::TlsAcceptor;
 
 /// How long open responses (streams, long downloads) may run on after a stop is asked for.
 const DRAIN: Duration = Duration::from_secs(2);
+/// How long a stop waits for the live sources to close (a source reading a frame ends within
+/// one frame interval; a relay within its read timeout).
+const RELEASE: Duration = Duration::from_secs(2);
 /// The largest request head (request line and headers) hyper accepts; see `accept_loop`.
 pub(crate) const MAX_REQUEST_HEAD: usize = 64 * 1024;
 
@@ -118,10 +121,16 @@ fn host_of(url: &str) -> Option<String> {
 }
 
 impl Server {
-    /// Stops accepting, lets open responses finish for a moment, then closes them.
+    /// Stops accepting, lets open responses finish for a moment, then closes them, and waits
+    /// (briefly) until the live sources have let go of their cameras and microphones.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        self.state.live.close();
+        let released_by = Instant::now() + RELEASE;
+        while !self.state.live.is_released() && Instant::now() < released_by {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }
 

@@ -1,0 +1,194 @@
+//! `homestream watch URL --show` under Xvfb, against `homestream serve --live demo=test`: the
+//! window's pixels change from one second to the next, and the test pattern's timecode read
+//! back from the window's pixels gives the display delay (screen capture time minus the
+//! frame's capture time). With every drawing slowed to 150 ms (the `HOMESTREAM_SHOW_SLOW_MS`
+//! test hook) the delay stays bounded instead of growing: a slow display skips frames.
+
+#![cfg(all(target_os = "linux", feature = "gui"))]
+
+mod common;
+
+use common::*;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// The stream's size.
+const FW: usize = 640;
+/// See `FW`.
+const FH: usize = 360;
+/// The window's inner size (`viewer::run`).
+const WW: usize = 960;
+/// See `WW`.
+const WH: usize = 600;
+
+struct Kill(Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The timecode block (README, "The test pattern's timecode") read from the screen: the frame
+/// is drawn scaled to fit the window's inner area, centred, with the window at the screen's
+/// top left (Xvfb has no window manager).
+fn timecode(rgb: &[u8]) -> Option<(u64, u64)> {
+    let scale = (WW as f64 / FW as f64).min(WH as f64 / FH as f64);
+    let (ox, oy) = (
+        (WW as f64 - FW as f64 * scale) / 2.0,
+        (WH as f64 - FH as f64 * scale) / 2.0,
+    );
+    let c = (FW / 40).clamp(4, 16);
+    let (x0, y0) = (FW - 18 * c + c, FH - 8 * c + c);
+    let mut rows = [0u16; 6];
+    for (r, word) in rows.iter_mut().enumerate() {
+        for col in 0..16 {
+            let fx = (x0 + col * c) as f64 + c as f64 / 2.0;
+            let fy = (y0 + r * c) as f64 + c as f64 / 2.0;
+            let (sx, sy) = ((ox + fx * scale) as usize, (oy + fy * scale) as usize);
+            let p = &rgb[(sy * W + sx) * 3..(sy * W + sx) * 3 + 3];
+            let luma = (p[0] as u32 * 299 + p[1] as u32 * 587 + p[2] as u32 * 114) / 1000;
+            if luma > 128 {
+                *word |= 1 << (15 - col);
+            }
+        }
+    }
+    let check = 0xA5A5 ^ rows[0] ^ rows[1] ^ rows[2] ^ rows[3] ^ rows[4];
+    if rows[5] != check {
+        return None;
+    }
+    let frame = rows[0] as u64 | (rows[1] as u64) << 16;
+    let ms = rows[2] as u64 | (rows[3] as u64) << 16 | (rows[4] as u64) << 32;
+    Some((frame, ms))
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+/// Screenshots for `secs` seconds, one a second; returns (frame number, display delay in ms)
+/// per screenshot whose timecode could be read, the delay an upper bound (the time after
+/// the screen was read).
+fn delays(display: &str, secs: usize) -> (Vec<(u64, u64)>, usize) {
+    let mut out = Vec::new();
+    let mut distinct = std::collections::HashSet::new();
+    for _ in 0..secs {
+        let shot = screenshot(display);
+        let after = unix_ms(SystemTime::now());
+        distinct.insert(shot.iter().step_by(97).copied().collect::<Vec<u8>>());
+        if let Some((frame, captured)) = timecode(&shot) {
+            out.push((frame, after.saturating_sub(captured)));
+        }
+        std::thread::sleep(Duration::from_millis(1000));
+    }
+    (out, distinct.len())
+}
+
+fn watch_window(x: &Xvfb, url: &str, slow_ms: Option<u64>) -> Kill {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_homestream"));
+    cmd.args(["watch", url, "--show"])
+        .env("DISPLAY", &x.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(ms) = slow_ms {
+        cmd.env("HOMESTREAM_SHOW_SLOW_MS", ms.to_string());
+    }
+    let child = Kill(cmd.spawn().unwrap());
+    let until = Instant::now() + Duration::from_secs(30);
+    while xdotool(
+        &x.display,
+        &["search", "--onlyvisible", "--name", "stream.mjpg"],
+    )
+    .is_empty()
+    {
+        assert!(Instant::now() < until, "no window titled with the URL");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The first frames: give the window a moment to draw them.
+    std::thread::sleep(Duration::from_secs(2));
+    child
+}
+
+#[test]
+fn the_window_shows_the_live_picture_and_a_slow_display_does_not_fall_behind() {
+    let x = Xvfb::start();
+    let port = free_port();
+    let _server = Kill(
+        Command::new(env!("CARGO_BIN_EXE_homestream"))
+            .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--live", &format!("demo=test:{FW}x{FH}@15")])
+            .current_dir(std::env::temp_dir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{port}/live/demo/stream.mjpg");
+
+    let window = watch_window(&x, &url, None);
+    let (fast, distinct) = delays(&x.display, 4);
+    drop(window);
+    eprintln!("display delays (frame, ms): {fast:?}");
+    assert_eq!(distinct, 4, "each screenshot differs from the others");
+    assert!(
+        fast.len() >= 3,
+        "the timecode is readable from the window: {fast:?}"
+    );
+    assert!(
+        fast.windows(2).all(|w| w[1].0 > w[0].0),
+        "frame numbers advance: {fast:?}"
+    );
+    assert!(fast.iter().all(|d| d.1 < 1500), "{fast:?}");
+
+    // Every drawing takes 150 ms more: about 6 pictures a second of a 15 fps stream.
+    let window = watch_window(&x, &url, Some(150));
+    let (slow, _) = delays(&x.display, 6);
+    drop(window);
+    eprintln!("slowed display delays (frame, ms): {slow:?}");
+    assert!(slow.len() >= 4, "{slow:?}");
+    // Bounded: never more than a drawing or two plus the screen grab behind, and not growing
+    // (a queue of frames would add ~60% of the elapsed time, 3 s over these 6 s).
+    assert!(slow.iter().all(|d| d.1 < 1500), "{slow:?}");
+    let (first, last) = (slow[0].1, slow[slow.len() - 1].1);
+    assert!(last < first + 500, "the delay grew: {slow:?}");
+
+    // `--duration` applies: the window closes itself and watch exits 0.
+    let mut timed = Command::new(env!("CARGO_BIN_EXE_homestream"))
+        .args(["watch", &url, "--show", "--duration", "2"])
+        .env("DISPLAY", &x.display)
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = timed.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > until {
+            let _ = timed.kill();
+            panic!("watch --show --duration 2 still running after 20 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(status.success(), "{status}");
+}
+
+#[test]
+fn without_a_display_it_says_so_and_suggests_save_or_json() {
+    let out = Command::new(env!("CARGO_BIN_EXE_homestream"))
+        .args(["watch", "http://127.0.0.1:9/stream.mjpg", "--show"])
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("no display") && err.contains("--save DIR") && err.contains("--json"),
+        "{err}"
+    );
+}
