@@ -46,6 +46,14 @@ pub struct ServeArgs {
     /// systems where sendfile misbehaves, as some network and VM shares do)
     #[arg(long)]
     pub no_sendfile: bool,
+    /// UDP port for WebRTC viewers, all sessions on it (open it in a firewall) [default: a free
+    /// one, printed at start]
+    #[arg(long, value_name = "N")]
+    pub webrtc_port: Option<u16>,
+    /// This server's public address (a router forwarding the WebRTC port to it), offered to
+    /// WebRTC viewers beyond the LAN (repeatable)
+    #[arg(long = "public-ip", value_name = "ADDR")]
+    pub public_ip: Vec<IpAddr>,
 }
 
 impl ServeArgs {
@@ -64,6 +72,8 @@ impl ServeArgs {
             tls_key: None,
             tls_self_signed: false,
             no_sendfile: false,
+            webrtc_port: None,
+            public_ip: Vec::new(),
         }
     }
 }
@@ -90,6 +100,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         no_sendfile: args.no_sendfile,
         // ~/.local/share/homestream on Linux (XDG_DATA_HOME), the platform's place elsewhere.
         state_dir: dirs::data_local_dir().map(|d| d.join("homestream")),
+        webrtc: homestream_live_http::whep::WhepConfig {
+            port: args.webrtc_port,
+            addrs: None,
+            public_ips: args.public_ip,
+        },
     };
     let server = homestream_server::start(config).await?;
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -109,6 +124,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     for s in server.state.live.list() {
         let base = server.urls.first().map_or("/", |u| u.as_str());
         println!("  live: {base}live/{}/  ({})", s.name, s.description);
+    }
+    if let Some(w) = &server.state.webrtc {
+        println!(
+            "  webrtc: UDP port {} for every viewer (fix it with --webrtc-port)",
+            w.port
+        );
     }
     let stdout_tty = std::io::stdout().is_terminal();
     if stdout_tty

@@ -3,13 +3,14 @@
 //! The engine (sources, clock, hub, registry) lives in `homestream-live` and knows nothing of
 //! HTTP; this crate is the thin shell that turns hub cursors into responses. Each output is one
 //! file: [`mjpeg`] (multipart/x-mixed-replace), [`snapshot`] (one JPEG), [`ws`] (CMAF over a
-//! WebSocket, for MSE), [`page`] (the viewer page). New outputs (LL-HLS, WHEP) go beside them.
+//! WebSocket, for MSE), [`page`] (the viewer page), [`whep`] (WebRTC). New outputs go beside them.
 
 pub mod mjpeg;
 pub mod page;
 pub mod query;
 pub mod routes;
 pub mod snapshot;
+pub mod whep;
 pub mod ws;
 
 pub use routes::{router, routes};

@@ -5,12 +5,13 @@ use axum::response::{IntoResponse, Response};
 
 const PAGE: &str = include_str!("../../../web/live/index.html");
 const SCRIPT: &str = include_str!("../../../web/live/live.js");
+const WEBRTC: &str = include_str!("../../../web/live/webrtc.js");
 
 /// The page for stream `name`.
 pub fn respond(name: &str) -> Response {
     // The script first: it holds no placeholder, and the name must not be able to inject one.
     let html = PAGE
-        .replace("{{SCRIPT}}", SCRIPT)
+        .replace("{{SCRIPT}}", &format!("{WEBRTC}\n{SCRIPT}"))
         .replace("{{NAME}}", &html_escape(name));
     let mut res = html.into_response();
     res.headers_mut().insert(

@@ -36,6 +36,7 @@ async fn start(media: &Path, users: &Path, session_ttl: Duration) -> Server {
         tls: Tls::Off,
         no_sendfile: false,
         state_dir: None,
+        webrtc: Default::default(),
     })
     .await
     .expect("server starts")
