@@ -22,6 +22,7 @@
   function start(ctx) {
     const { video, stats } = ctx;
     let pc = null, resource = null, backoff = 500, connectedOnce = false, closed = false;
+    let epochMs = null, offsetMs = 0;
     stats.transport = 'webrtc';
 
     function release() {
@@ -63,6 +64,7 @@
       try {
         await pc.setLocalDescription(await pc.createOffer());
         await gathered(pc);
+        const sent = Date.now();
         const res = await fetch('whep', {
           method: 'POST', headers: { 'Content-Type': 'application/sdp' },
           body: pc.localDescription.sdp, credentials: 'same-origin',
@@ -70,6 +72,12 @@
         const body = await res.text();
         if (res.status !== 201) throw new Error(`server answered ${res.status}: ${body.trim()}`);
         if (pc !== mine) return;
+        const got = Date.now();
+        // The server's clock against ours, as NTP reckons it (RFC 5905 §8): the handler's own
+        // time (making the session) does not count as network delay.
+        const h = (n) => Number(res.headers.get(n));
+        const epoch = h('X-Media-Epoch-Ms'), t1 = h('X-Server-Received-Ms'), t2 = h('X-Server-Time-Ms');
+        if (epoch && t1 && t2) { epochMs = epoch; offsetMs = ((t1 - sent) + (t2 - got)) / 2; stats.clockOffsetMs = offsetMs; }
         const loc = res.headers.get('Location');
         resource = loc ? new URL(loc, location.href).href : null;
         await pc.setRemoteDescription({ type: 'answer', sdp: body });
@@ -80,10 +88,16 @@
       }
     }
 
-    // Latency per presented frame, on one clock (both are on the page's timeline).
+    // Latency per presented frame, on the server's clock: the capture time is the media
+    // epoch (X-Media-Epoch-Ms) plus the frame's RTP timestamp at 90 kHz, unwrapped to the
+    // 2^32 period nearest to now; the clock offset comes from X-Server-Time-Ms.
+    const WRAP_MS = 4294967296 / 90;
     function onFrame(now, meta) {
-      if (stats.transport === 'webrtc' && meta && meta.captureTime) {
-        stats.latencyMs = (meta.expectedDisplayTime || now) - meta.captureTime;
+      if (stats.transport === 'webrtc' && meta && meta.rtpTimestamp != null && epochMs != null) {
+        const shown = performance.timeOrigin + (meta.expectedDisplayTime || now) + offsetMs;
+        let captured = epochMs + meta.rtpTimestamp / 90;
+        captured += Math.round((shown - captured) / WRAP_MS) * WRAP_MS;
+        stats.latencyMs = shown - captured;
         stats.latencies.push(stats.latencyMs);
         if (stats.latencies.length > 3600) stats.latencies.shift();
       }

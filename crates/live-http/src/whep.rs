@@ -554,9 +554,23 @@ fn cors(h: &mut HeaderMap) {
     );
     h.insert(
         header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Location, Link"),
+        HeaderValue::from_static(
+            "Location, Link, X-Media-Epoch-Ms, X-Server-Received-Ms, X-Server-Time-Ms",
+        ),
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+}
+
+/// Response header of a `201`: the wall-clock time (Unix ms) of RTP time 0.
+const MEDIA_EPOCH: &str = "x-media-epoch-ms";
+/// Response header of a `201`: the server's clock (Unix ms) when the offer had arrived.
+const SERVER_RECEIVED: &str = "x-server-received-ms";
+/// Response header of a `201`: the server's clock (Unix ms) as it answered.
+const SERVER_TIME: &str = "x-server-time-ms";
+
+fn unix_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn text(status: StatusCode, msg: impl Into<String>) -> Response {
@@ -613,6 +627,7 @@ async fn offer(
             return text(status, e.to_string());
         }
     };
+    let received = unix_ms(std::time::SystemTime::now());
     let (reply, rx) = oneshot::channel();
     let cmd = Command::Offer {
         stream,
@@ -634,6 +649,18 @@ async fn offer(
             if let Ok(v) = HeaderValue::from_str(&format!("/live/{name}/whep/{id}")) {
                 h.insert(header::LOCATION, v);
             }
+            // RTP timestamps count from the media clock's epoch (90 kHz video): with that
+            // epoch on the wall clock and the server's time now, a page reads a frame's
+            // capture time from its RTP timestamp, on the server's clock.
+            h.insert(
+                MEDIA_EPOCH,
+                HeaderValue::from(unix_ms(clock::wall_of(Duration::ZERO))),
+            );
+            h.insert(SERVER_RECEIVED, HeaderValue::from(received));
+            h.insert(
+                SERVER_TIME,
+                HeaderValue::from(unix_ms(std::time::SystemTime::now())),
+            );
             cors(h);
             r
         }

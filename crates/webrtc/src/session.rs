@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::config::DtlsCert;
 use str0m::format::Codec;
 use str0m::media::{Frequency, MediaKind, MediaTime, Mid, Pt};
 use str0m::net::{Protocol, Receive};
@@ -181,6 +182,13 @@ pub struct Negotiated {
     pub audio: bool,
 }
 
+/// A DTLS certificate for the server's sessions (the answer's `a=fingerprint`).
+pub fn server_cert() -> Option<DtlsCert> {
+    str0m::crypto::from_feature_flags()
+        .dtls_provider
+        .generate_certificate()
+}
+
 fn config() -> RtcConfig {
     RtcConfig::new()
         .clear_codecs()
@@ -192,13 +200,20 @@ fn config() -> RtcConfig {
 impl Session {
     /// Accepts a checked offer ([`crate::sdp::check_offer`]) and makes the answer, whose
     /// candidates are complete (no trickle ICE: WHEP `PATCH` is not needed).
+    /// `cert` is the server's DTLS certificate, made once ([`server_cert`]) and shared by every
+    /// session: making one per session costs more than the rest of the answer.
     pub fn accept(
         offer: SdpOffer,
         offered: Offered,
         endpoint: &Endpoint,
+        cert: Option<&DtlsCert>,
         now: Instant,
     ) -> Result<(Session, SdpAnswer, Negotiated), Error> {
-        let mut rtc = config().build(now);
+        let mut cfg = config();
+        if let Some(c) = cert {
+            cfg = cfg.set_dtls_cert(c.clone());
+        }
+        let mut rtc = cfg.build(now);
         let mut any = false;
         for addr in &endpoint.host {
             if let Ok(c) = Candidate::host(*addr, "udp") {

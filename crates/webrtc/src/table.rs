@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::Instant;
 use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::config::DtlsCert;
 
 /// A session's id: 128 random bits in hex, the last segment of its WHEP resource URL. Knowing
 /// it is what lets a client end the session, so it must not be guessable.
@@ -66,12 +67,21 @@ pub struct TableStats {
 }
 
 /// Every session.
-#[derive(Debug)]
 pub struct Sessions<T> {
     entries: HashMap<SessionId, Entry<T>>,
     max: usize,
     endpoint: Endpoint,
+    cert: Option<DtlsCert>,
     stats: TableStats,
+}
+
+impl<T> std::fmt::Debug for Sessions<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions")
+            .field("len", &self.entries.len())
+            .field("stats", &self.stats)
+            .finish()
+    }
 }
 
 impl<T> Sessions<T> {
@@ -81,6 +91,7 @@ impl<T> Sessions<T> {
             entries: HashMap::new(),
             max,
             endpoint,
+            cert: crate::session::server_cert(),
             stats: TableStats::default(),
         }
     }
@@ -96,7 +107,8 @@ impl<T> Sessions<T> {
         if self.entries.len() >= self.max {
             return Err(Error::Full { max: self.max });
         }
-        let (session, answer, neg) = Session::accept(offer, offered, &self.endpoint, now)?;
+        let (session, answer, neg) =
+            Session::accept(offer, offered, &self.endpoint, self.cert.as_ref(), now)?;
         let mut id = SessionId::random();
         while self.entries.contains_key(&id) {
             id = SessionId::random();
