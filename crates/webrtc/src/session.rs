@@ -357,10 +357,10 @@ impl Session {
                 self.stats.keyframe_requests += 1;
                 self.events.push_back(SessionEvent::KeyframeWanted);
             }
-            Event::IceConnectionStateChange(IceConnectionState::Disconnected) => {
-                if self.connected.is_some() {
-                    self.ended.get_or_insert(EndReason::Vanished);
-                }
+            Event::IceConnectionStateChange(IceConnectionState::Disconnected)
+                if self.connected.is_some() =>
+            {
+                self.ended.get_or_insert(EndReason::Vanished);
             }
             _ => {}
         }
