@@ -340,3 +340,26 @@ fn the_table_is_bounded() {
     let e = table.create(o, of, Instant::now(), ()).unwrap_err();
     assert!(e.to_string().contains("too many"), "{e}");
 }
+
+#[test]
+fn a_public_address_is_offered_as_server_reflexive_on_its_local_socket() {
+    let endpoint = Endpoint {
+        host: vec!["192.168.1.5:3478".parse().unwrap()],
+        public: vec![(
+            "203.0.113.7:3478".parse().unwrap(),
+            "192.168.1.5:3478".parse().unwrap(),
+        )],
+    };
+    let mut table: Sessions<()> = Sessions::new(endpoint, 1);
+    let mut rtc = Rtc::builder().build(Instant::now());
+    let mut api = rtc.sdp_api();
+    api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+    let (offer, _) = api.apply().unwrap();
+    let (o, of) = check_offer(offer.to_sdp_string().as_bytes()).unwrap();
+    let (_, answer, neg) = table.create(o, of, Instant::now(), ()).unwrap();
+    assert!(neg.audio && !neg.video);
+    let sdp = answer.to_sdp_string();
+    assert!(sdp.contains("192.168.1.5 3478 typ host"), "{sdp}");
+    // str0m does not reveal the base (raddr 0.0.0.0); it matches datagrams to it itself.
+    assert!(sdp.contains("203.0.113.7 3478 typ srflx"), "{sdp}");
+}
