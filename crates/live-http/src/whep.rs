@@ -106,6 +106,7 @@ pub struct Whep {
     /// The local sockets (address and port) offered as host candidates.
     pub local: Vec<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Whep {
@@ -117,6 +118,9 @@ impl std::fmt::Debug for Whep {
 impl Drop for Whep {
     fn drop(&mut self) {
         self.task.abort();
+        for r in &self.readers {
+            r.abort();
+        }
     }
 }
 
@@ -190,9 +194,10 @@ impl Whep {
         };
         let (dtx, drx) = mpsc::channel(DATAGRAM_QUEUE);
         let status = Arc::new(Mutex::new(WhepStatus::default()));
-        for s in &sockets {
-            tokio::spawn(read_socket(s.clone(), dtx.clone(), status.clone()));
-        }
+        let readers = sockets
+            .iter()
+            .map(|s| tokio::spawn(read_socket(s.clone(), dtx.clone(), status.clone())))
+            .collect();
         let (ctx, crx) = mpsc::channel(64);
         let by_addr: HashMap<SocketAddr, Arc<UdpSocket>> = sockets
             .iter()
@@ -216,6 +221,7 @@ impl Whep {
             port,
             local,
             task,
+            readers,
         }))
     }
 
