@@ -33,5 +33,16 @@ fi
 # pins hls.js, whose file web/vendor/ holds (a test checks they are the same bytes).
 (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 
+# aiortc (PyPI, with PyAV) is the non-browser WebRTC viewer of the WHEP tests; it lives in a
+# venv beside the build output, where crates/live-http/tests/whep.rs looks for it.
+command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null || need_py=1
+if [ -n "${need_py:-}" ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q python3 python3-venv
+fi
+venv="${CARGO_TARGET_DIR:-target}/aiortc-venv"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -c 'import aiortc' 2>/dev/null || "$venv/bin/pip" install -q "aiortc==1.16.*"
+
 # With microphones (the `mic` feature) on: that is what users who install the package get.
 cargo test --workspace --locked --features homestream/mic "$@"

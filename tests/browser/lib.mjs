@@ -2,7 +2,8 @@
 // Scripts print one JSON object on stdout; the Rust test that ran them asserts on it.
 import { chromium } from 'playwright-core';
 
-export async function launch() {
+// `extra`: more Chromium flags (the WebRTC test's).
+export async function launch(extra = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -10,6 +11,7 @@ export async function launch() {
       '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--autoplay-policy=no-user-gesture-required',
+      ...extra,
     ],
   });
 }
@@ -17,8 +19,8 @@ export async function launch() {
 // Runs `body(page)` with a fresh page, prints its result as JSON (with `consoleErrors`, the
 // page's script errors and console errors), exits non-zero on error.
 // `context` takes Playwright's context options (a phone's viewport and touch, say).
-export async function run(body, context = {}) {
-  const browser = await launch();
+export async function run(body, context = {}, extra = []) {
+  const browser = await launch(extra);
   const timer = setTimeout(() => { console.error('browser script timed out'); process.exit(3); }, 90_000);
   try {
     const page = await (await browser.newContext(context)).newPage();

@@ -268,7 +268,17 @@
   }
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
 
+  // ---- WebRTC (web/live/webrtc.js) ----
+  function startWebRTC() {
+    img.hidden = true; video.hidden = false;
+    if (!window.hsWebRTC || !window.hsWebRTC.supported()) {
+      stats.error = 'this browser has no WebRTC; try ?via=mse'; readout(); return;
+    }
+    window.hsWebRTC.start({ video, stats, readout, play, onFail: () => false });
+  }
+
   if (via === 'hls') window.hsHlsPlayer.start({ video, stats, readout, play: () => play(), onFail: (why) => startMjpeg(why) });
+  else if (via === 'webrtc') startWebRTC();
   else if (via === 'mjpeg' || (!MS && via !== 'mse')) startMjpeg();
   else if (!MS) { stats.error = 'this browser has no Media Source Extensions; try ?via=mjpeg'; readout(); }
   else startMse();

@@ -46,6 +46,14 @@ pub struct ServeArgs {
     /// systems where sendfile misbehaves, as some network and VM shares do)
     #[arg(long)]
     pub no_sendfile: bool,
+    /// UDP port for WebRTC viewers, all sessions on it (open it in a firewall) [default: a free
+    /// one, printed at start]
+    #[arg(long, value_name = "N")]
+    pub webrtc_port: Option<u16>,
+    /// This server's public address (a router forwarding the WebRTC port to it), offered to
+    /// WebRTC viewers beyond the LAN (repeatable)
+    #[arg(long = "public-ip", value_name = "ADDR")]
+    pub public_ip: Vec<IpAddr>,
 }
 
 impl ServeArgs {
@@ -64,6 +72,8 @@ impl ServeArgs {
             tls_key: None,
             tls_self_signed: false,
             no_sendfile: false,
+            webrtc_port: None,
+            public_ip: Vec::new(),
         }
     }
 }
@@ -89,6 +99,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         tls,
         no_sendfile: args.no_sendfile,
         state_dir: homestream_server::default_state_dir(),
+        webrtc: homestream_live_http::whep::WhepConfig {
+            port: args.webrtc_port,
+            addrs: None,
+            public_ips: args.public_ip,
+        },
     };
     let server = homestream_server::start(config).await?;
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -108,6 +123,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     for s in server.state.live.list() {
         let base = server.urls.first().map_or("/", |u| u.as_str());
         println!("  live: {base}live/{}/  ({})", s.name, s.description);
+    }
+    if let Some(w) = &server.state.webrtc {
+        println!(
+            "  webrtc: UDP port {} for every viewer (fix it with --webrtc-port)",
+            w.port
+        );
     }
     let stdout_tty = std::io::stdout().is_terminal();
     if stdout_tty

@@ -5,14 +5,15 @@ use axum::response::{IntoResponse, Response};
 
 const PAGE: &str = include_str!("../../../web/live/index.html");
 const SCRIPT: &str = include_str!("../../../web/live/live.js");
-/// The LL-HLS player (`?via=hls`), a file of its own so that the transports stay apart.
+/// The LL-HLS and WebRTC players, files of their own so that the transports stay apart.
 const HLS_SCRIPT: &str = include_str!("../../../web/live/hls-player.js");
+const WEBRTC_SCRIPT: &str = include_str!("../../../web/live/webrtc.js");
 
 /// The page for stream `name`.
 pub fn respond(name: &str) -> Response {
     // The script first: it holds no placeholder, and the name must not be able to inject one.
     let html = PAGE
-        .replace("{{SCRIPT}}", &[HLS_SCRIPT, SCRIPT].join("\n"))
+        .replace("{{SCRIPT}}", &[HLS_SCRIPT, WEBRTC_SCRIPT, SCRIPT].join("\n"))
         .replace("{{NAME}}", &html_escape(name));
     let mut res = html.into_response();
     res.headers_mut().insert(

@@ -32,6 +32,8 @@ pub struct ServeConfig {
     /// Where the server keeps what it makes for itself between runs (the self-signed
     /// certificate, in `tls/`); `None` keeps nothing.
     pub state_dir: Option<PathBuf>,
+    /// WebRTC: its UDP port and the addresses it offers.
+    pub webrtc: homestream_live_http::whep::WhepConfig,
 }
 
 /// Whether and how the server speaks TLS.

@@ -20,4 +20,8 @@ pub enum Error {
     Live(String),
     #[error(transparent)]
     Auth(#[from] homestream_auth::Error),
+    #[error(
+        "WebRTC: cannot bind UDP port {port} (--webrtc-port {port}); choose another or leave it out"
+    )]
+    WebrtcPort { port: u16, source: std::io::Error },
 }

@@ -45,6 +45,11 @@ pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
     for (path, handler) in homestream_live_http::routes(&state.live) {
         t = t.add(path, handler);
     }
+    if let Some(whep) = &state.webrtc {
+        for (path, handler) in homestream_live_http::whep::routes(whep, &state.live) {
+            t = t.add(path, handler);
+        }
+    }
     let router = t
         .router
         .fallback(|| async { (http::StatusCode::NOT_FOUND, "not found\n") });

@@ -60,9 +60,20 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
         None => None,
     };
     let live = LiveRegistry::start(&config.live).map_err(|e| Error::Live(e.to_string()))?;
+    let webrtc = match homestream_live_http::whep::Whep::start(config.webrtc.clone()).await {
+        Ok(w) => Some(w),
+        Err(source) => match config.webrtc.port {
+            Some(port) => return Err(Error::WebrtcPort { port, source }),
+            None => {
+                tracing::warn!("WebRTC is off: no UDP port could be bound: {source}");
+                None
+            }
+        },
+    };
     let state = Arc::new(AppState {
         library,
         live,
+        webrtc,
         started: Instant::now(),
     });
     let (router, routes) = build_router(Arc::clone(&state));

@@ -12,5 +12,6 @@ pub async fn status(State(st): State<Arc<AppState>>) -> Json<serde_json::Value> 
         "uptime_secs": st.started.elapsed().as_secs_f64(),
         "library": st.library.roots().iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
         "streams": st.live.status(),
+        "webrtc": st.webrtc.as_ref().map(|w| w.status_json()),
     }))
 }

@@ -36,6 +36,7 @@ async fn start(media: &Path, users: &Path, session_ttl: Duration) -> Server {
         tls: Tls::Off,
         no_sendfile: false,
         state_dir: None,
+        webrtc: Default::default(),
     })
     .await
     .expect("server starts")
@@ -49,7 +50,8 @@ fn example(pattern: &str) -> String {
         .replace("/vtt/a.mp4", "/vtt/a.srt")
         .replace("/assets/{name}", "/assets/style.css")
         .replace("/hls/{file}", "/hls/00000000-i1.mp4")
-        .replace("/live/{name}", "/live/demo");
+        .replace("/live/{name}", "/live/demo")
+        .replace("/whep/{id}", "/whep/0123456789abcdef0123456789abcdef");
     assert!(
         !filled.contains('{'),
         "route {pattern} has a parameter this test has no example for: add one"
@@ -138,15 +140,16 @@ async fn every_route_answers_each_kind_of_caller() {
                 .get(header::LOCATION)
                 .and_then(|l| l.to_str().ok());
             // Admitted: a success, a redirect elsewhere than the login page (`/live/x` to
-            // `/live/x/`), or a WebSocket route's upgrade error for a plain GET,
-            // or the 404 of an LL-HLS part name no muxer made.
+            // `/live/x/`), or a WebSocket route's upgrade error, or a WHEP route's 405, for a
+            // plain GET, or the 404 of an LL-HLS part name no muxer made.
             let ok = s.is_success()
                 || (s.is_redirection() && !location.unwrap_or("/login").starts_with("/login"))
                 || (route.path.ends_with("/ws")
                     && s.is_client_error()
                     && s != StatusCode::UNAUTHORIZED)
                 // An LL-HLS part of no running muxer: past the gate, not found.
-                || (route.path.ends_with("/hls/{file}") && s == StatusCode::NOT_FOUND);
+                || (route.path.ends_with("/hls/{file}") && s == StatusCode::NOT_FOUND)
+                || (route.path.contains("/whep") && s == StatusCode::METHOD_NOT_ALLOWED);
             assert!(ok, "{} with {what}: {s} {location:?}", route.path);
         }
         // A browser navigation without a session is sent to the login page.
@@ -163,6 +166,25 @@ async fn every_route_answers_each_kind_of_caller() {
             assert_eq!(nav.status(), StatusCode::UNAUTHORIZED, "{}", route.path);
         }
     }
+    // A CORS preflight of the WHEP endpoint passes the gate (it carries no credentials by
+    // design); the offer itself does not.
+    let pre = client
+        .request(reqwest::Method::OPTIONS, format!("{base}/live/demo/whep"))
+        .header(header::ORIGIN, "http://player.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pre.status(), StatusCode::NO_CONTENT);
+    assert_eq!(pre.headers()["access-control-allow-origin"], "*");
+    let offer = client
+        .post(format!("{base}/live/demo/whep"))
+        .header(header::CONTENT_TYPE, "application/sdp")
+        .body("v=0\r\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(offer.status(), StatusCode::UNAUTHORIZED);
     // Unknown paths are refused like known ones.
     let s = status(&client, &format!("{base}/no/such/route"), &Cred::None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);

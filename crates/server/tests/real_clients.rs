@@ -217,6 +217,7 @@ async fn chromium_logs_in_plays_and_is_refused_after_logout() {
         tls: homestream_server::Tls::Off,
         no_sendfile: false,
         state_dir: None,
+        webrtc: Default::default(),
     })
     .await
     .unwrap();

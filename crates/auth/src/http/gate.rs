@@ -176,6 +176,16 @@ pub(super) async fn gate(State(auth): State<Arc<Auth>>, mut req: Request, next: 
     if path == "/login" || path == "/logout" {
         return next.run(req).await;
     }
+    // A CORS preflight carries no credentials by design (Fetch standard, "CORS-preflight
+    // request"), so a WHEP player on another origin could never pass the gate; the route
+    // answers it with the methods and headers it allows and nothing else.
+    if req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        return next.run(req).await;
+    }
     let ip = client_ip(req.extensions());
     match identify(&auth, req.headers(), ip).await {
         Identity::User(name, via) => {

@@ -28,6 +28,7 @@ pub async fn serve_with(dirs: &[&Path], no_sendfile: bool) -> Server {
         tls: homestream_server::Tls::Off,
         no_sendfile,
         state_dir: None,
+        webrtc: Default::default(),
     })
     .await
     .expect("server starts")

@@ -1,0 +1,115 @@
+// The WebRTC (WHEP) player of the live page: POSTs a recvonly offer to ./whep (the answer holds
+// every candidate, so there is no trickle), plays the H.264 + Opus tracks in the page's
+// <video>, reads latency per frame (requestVideoFrameCallback's captureTime, which Chromium
+// derives from the server's RTCP sender reports, against the frame's display time), reconnects
+// by itself and DELETEs its session when the page goes away.
+// live.js starts it (`window.hsWebRTC.start`) for ?via=webrtc.
+(() => {
+  'use strict';
+  const GATHER_MS = 2000; // longest wait for our own ICE candidates before sending the offer
+
+  function gathered(pc) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, GATHER_MS);
+      pc.addEventListener('icegatheringstatechange', () => {
+        if (pc.iceGatheringState === 'complete') { clearTimeout(t); resolve(); }
+      });
+    });
+  }
+
+  // ctx: { video, stats, readout(), play(), onFail(why) } from live.js.
+  function start(ctx) {
+    const { video, stats } = ctx;
+    let pc = null, resource = null, backoff = 500, connectedOnce = false, closed = false;
+    let epochMs = null, offsetMs = 0;
+    stats.transport = 'webrtc';
+
+    function release() {
+      if (resource) { fetch(resource, { method: 'DELETE', keepalive: true }).catch(() => {}); resource = null; }
+      if (pc) { pc.onconnectionstatechange = pc.ontrack = null; try { pc.close(); } catch (e) {} pc = null; }
+    }
+
+    function retry(why) {
+      release();
+      if (closed) return;
+      stats.reconnects++; stats.error = why; ctx.readout();
+      // Never connected at all: let the page fall back to another transport.
+      if (!connectedOnce && ctx.onFail && ctx.onFail(why)) { closed = true; return; }
+      setTimeout(connect, backoff);
+      backoff = Math.min(backoff * 2, 5000);
+    }
+
+    async function connect() {
+      pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      const mine = pc;
+      pc.addTransceiver('video', { direction: 'recvonly' });
+      pc.addTransceiver('audio', { direction: 'recvonly' });
+      for (const r of pc.getReceivers()) if ('jitterBufferTarget' in r) r.jitterBufferTarget = 0;
+      const ms = new MediaStream();
+      pc.ontrack = (ev) => {
+        ms.addTrack(ev.track);
+        if (video.srcObject !== ms) { video.srcObject = ms; ctx.play(); }
+      };
+      let downSince = 0;
+      pc.onconnectionstatechange = () => {
+        const s = mine.connectionState;
+        if (s === 'connected') { connectedOnce = true; backoff = 500; stats.error = null; downSince = 0; ctx.readout(); }
+        else if (s === 'failed') retry('connection failed, reconnecting…');
+        else if (s === 'disconnected') {
+          downSince = performance.now();
+          setTimeout(() => { if (pc === mine && downSince && mine.connectionState === 'disconnected') retry('connection lost, reconnecting…'); }, 3000);
+        }
+      };
+      try {
+        await pc.setLocalDescription(await pc.createOffer());
+        await gathered(pc);
+        const sent = Date.now();
+        const res = await fetch('whep', {
+          method: 'POST', headers: { 'Content-Type': 'application/sdp' },
+          body: pc.localDescription.sdp, credentials: 'same-origin',
+        });
+        const body = await res.text();
+        if (res.status !== 201) throw new Error(`server answered ${res.status}: ${body.trim()}`);
+        if (pc !== mine) return;
+        const got = Date.now();
+        // The server's clock against ours, as NTP reckons it (RFC 5905 §8): the handler's own
+        // time (making the session) does not count as network delay.
+        const h = (n) => Number(res.headers.get(n));
+        const epoch = h('X-Media-Epoch-Ms'), t1 = h('X-Server-Received-Ms'), t2 = h('X-Server-Time-Ms');
+        if (epoch && t1 && t2) { epochMs = epoch; offsetMs = ((t1 - sent) + (t2 - got)) / 2; stats.clockOffsetMs = offsetMs; }
+        const loc = res.headers.get('Location');
+        resource = loc ? new URL(loc, location.href).href : null;
+        await pc.setRemoteDescription({ type: 'answer', sdp: body });
+        // No connection within 10 s: try again (or fall back).
+        setTimeout(() => { if (pc === mine && mine.connectionState !== 'connected') retry('no connection, reconnecting…'); }, 10000);
+      } catch (e) {
+        if (pc === mine) retry(`WebRTC: ${e.message}`);
+      }
+    }
+
+    // Latency per presented frame, on the server's clock: the capture time is the media
+    // epoch (X-Media-Epoch-Ms) plus the frame's RTP timestamp at 90 kHz, unwrapped to the
+    // 2^32 period nearest to now; the clock offset comes from X-Server-Time-Ms.
+    const WRAP_MS = 4294967296 / 90;
+    function onFrame(now, meta) {
+      if (stats.transport === 'webrtc' && meta && meta.rtpTimestamp != null && epochMs != null) {
+        const shown = performance.timeOrigin + (meta.expectedDisplayTime || now) + offsetMs;
+        let captured = epochMs + meta.rtpTimestamp / 90;
+        captured += Math.round((shown - captured) / WRAP_MS) * WRAP_MS;
+        stats.latencyMs = shown - captured;
+        stats.latencies.push(stats.latencyMs);
+        if (stats.latencies.length > 3600) stats.latencies.shift();
+      }
+      stats.width = video.videoWidth; stats.height = video.videoHeight;
+      video.requestVideoFrameCallback(onFrame);
+    }
+    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
+
+    window.addEventListener('pagehide', () => { closed = true; release(); });
+    connect();
+    return { stop() { closed = true; release(); } };
+  }
+
+  window.hsWebRTC = { supported: () => typeof RTCPeerConnection === 'function', start };
+})();
