@@ -13,7 +13,10 @@ const WEBRTC_SCRIPT: &str = include_str!("../../../web/live/webrtc.js");
 pub fn respond(name: &str) -> Response {
     // The script first: it holds no placeholder, and the name must not be able to inject one.
     let html = PAGE
-        .replace("{{SCRIPT}}", &[HLS_SCRIPT, WEBRTC_SCRIPT, SCRIPT].join("\n"))
+        .replace(
+            "{{SCRIPT}}",
+            &[HLS_SCRIPT, WEBRTC_SCRIPT, SCRIPT].join("\n"),
+        )
         .replace("{{NAME}}", &html_escape(name));
     let mut res = html.into_response();
     res.headers_mut().insert(
