@@ -46,6 +46,8 @@ pub fn serve_config(s: &Settings, cameras: &[CameraInfo]) -> Result<ServeConfig,
         tls: if s.https { Tls::SelfSigned } else { Tls::Off },
         no_sendfile: false,
         state_dir: homestream_server::default_state_dir(),
+        // WebRTC on a free UDP port, as `serve` without `--webrtc-port`.
+        webrtc: Default::default(),
     })
 }
 
