@@ -91,12 +91,14 @@ fn watch_window(x: &Xvfb, url: &str, slow_ms: Option<u64>) -> Kill {
         .env("DISPLAY", &x.display)
         .env_remove("WAYLAND_DISPLAY")
         .env("LIBGL_ALWAYS_SOFTWARE", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+        .stdout(Stdio::null());
+    // Its messages, to say why when no window comes.
+    let log = tempfile::NamedTempFile::new().unwrap();
+    cmd.stderr(log.reopen().unwrap());
     if let Some(ms) = slow_ms {
         cmd.env("HOMESTREAM_SHOW_SLOW_MS", ms.to_string());
     }
-    let child = Kill(cmd.spawn().unwrap());
+    let mut child = Kill(cmd.spawn().unwrap());
     let until = Instant::now() + Duration::from_secs(30);
     while xdotool(
         &x.display,
@@ -104,7 +106,18 @@ fn watch_window(x: &Xvfb, url: &str, slow_ms: Option<u64>) -> Kill {
     )
     .is_empty()
     {
-        assert!(Instant::now() < until, "no window titled with the URL");
+        let why = || std::fs::read_to_string(log.path()).unwrap_or_default();
+        if let Ok(Some(status)) = child.0.try_wait() {
+            panic!(
+                "watch --show ended ({status}) before its window showed: {}",
+                why()
+            );
+        }
+        assert!(
+            Instant::now() < until,
+            "no window titled with the URL: {}",
+            why()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     // The first frames: give the window a moment to draw them.
@@ -127,6 +140,12 @@ fn the_window_shows_the_live_picture_and_a_slow_display_does_not_fall_behind() {
             .unwrap(),
     );
     let url = format!("http://127.0.0.1:{port}/live/demo/stream.mjpg");
+    // `watch` gives up on a refused connection, as it should: start it once the server listens.
+    let until = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the server never listened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let window = watch_window(&x, &url, None);
     let (fast, distinct) = delays(&x.display, 4);
