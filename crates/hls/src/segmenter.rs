@@ -55,6 +55,9 @@ struct OpenPart {
     start: Duration,
     independent: bool,
     buf: BytesMut,
+    /// The last video frame appended after the first: its time and where its bytes begin,
+    /// where a part made too long by a late frame is split.
+    last_frame: Option<(Duration, usize)>,
 }
 
 /// The cutting state.
@@ -62,10 +65,13 @@ struct OpenPart {
 pub(crate) struct Segmenter {
     part: Option<OpenPart>,
     asked_keyframe: bool,
+    /// The configured part target (set by the first push).
+    target: Duration,
 }
 
 impl Segmenter {
     pub(crate) fn push(&mut self, cfg: &Config, store: &mut Store, c: Chunk) -> Pushed {
+        self.target = cfg.part_target();
         let mut out = Pushed::default();
         let Some(seg) = store.open() else {
             if c.track != Track::Video || !c.keyframe || !store.has_init(c.generation) {
@@ -131,6 +137,7 @@ impl Segmenter {
             self.end_part(store, c.pts, &mut out);
             self.begin_part(c.pts, c.keyframe, &c.bytes);
         } else if let Some(p) = self.part.as_mut() {
+            p.last_frame = Some((c.pts, p.buf.len()));
             p.buf.extend_from_slice(&c.bytes);
         }
         // Ask for a keyframe a few parts before the target duration forces a cut without one.
@@ -148,13 +155,33 @@ impl Segmenter {
             start,
             independent,
             buf,
+            last_frame: None,
         });
     }
 
     fn end_part(&mut self, store: &mut Store, next_start: Duration, out: &mut Pushed) {
-        let (Some(p), Some(seg)) = (self.part.take(), store.open_mut()) else {
+        let (Some(mut p), Some(seg)) = (self.part.take(), store.open_mut()) else {
             return;
         };
+        // A late frame would stretch this part past the part target, which RFC 8216bis
+        // §4.4.4.9 forbids: end it at its last frame instead, which starts a short part.
+        let split = p
+            .last_frame
+            .filter(|&(at, _)| at > p.start && next_start.saturating_sub(p.start) > self.target);
+        if let Some((at, offset)) = split {
+            let tail = p.buf.split_off(offset);
+            seg.parts.push(StoredPart {
+                bytes: p.buf.freeze(),
+                duration: at - p.start,
+                independent: p.independent,
+            });
+            p = OpenPart {
+                start: at,
+                independent: false,
+                buf: tail,
+                last_frame: None,
+            };
+        }
         seg.parts.push(StoredPart {
             bytes: p.buf.freeze(),
             duration: next_start.saturating_sub(p.start),
