@@ -242,3 +242,11 @@ pub fn av_offsets(path: &Path) -> Vec<f64> {
         })
         .collect()
 }
+
+/// A free loopback port (bound and released: the server under test takes it right after).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a loopback port")
+        .port()
+}

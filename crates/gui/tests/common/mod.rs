@@ -27,14 +27,7 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A free loopback port (bound and released: the server takes it right after).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use homestream_test_support::free_port;
 
 /// A window over `settings`; the internet check goes to a closed loopback port (offline).
 pub fn harness(settings: Settings, rt: &tokio::runtime::Runtime) -> Harness<'static, GuiApp> {
