@@ -211,3 +211,174 @@ fn without_a_display_it_says_so_and_suggests_save_or_json() {
         "{err}"
     );
 }
+
+/// Runs `homestream watch ARGS --show` on `x` with `stdin` as its input; waits (bounded) for
+/// it to end by itself. Returns (exit code, stdout, stderr, whether a window titled with the
+/// stream's URL was seen while it ran).
+fn watch_show_until_exit(x: &Xvfb, args: &[&str], stdin: &str) -> (i32, String, String, bool) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_homestream"))
+        .arg("watch")
+        .args(args)
+        .arg("--show")
+        .env("DISPLAY", &x.display)
+        .env_remove("WAYLAND_DISPLAY")
+        .env("LIBGL_ALWAYS_SOFTWARE", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let readers = (
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut out, &mut s).map(|_| s)
+        }),
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut err, &mut s).map(|_| s)
+        }),
+    );
+    let mut child = Kill(child);
+    let mut window = false;
+    let until = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < until,
+            "watch {args:?} --show still running"
+        );
+        window |= !xdotool(
+            &x.display,
+            &["search", "--onlyvisible", "--name", "stream.mjpg"],
+        )
+        .is_empty();
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let out = readers.0.join().unwrap().unwrap();
+    let err = readers.1.join().unwrap().unwrap();
+    (status.code().unwrap_or(-1), out, err, window)
+}
+
+fn saved_jpegs(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            assert_eq!(n, &format!("frame-{:06}.jpg", i + 1), "{names:?}");
+            std::fs::read(dir.join(n)).unwrap()
+        })
+        .collect()
+}
+
+/// With `--show`, everything `watch` does still happens: `--json` lines on stdout, `--save`
+/// writes every frame in order, `--frames`/`--duration`/`--snapshot` end it (and close the
+/// window), over HTTPS (`--insecure`) behind a login (`-u` + `--password-stdin`); a wrong
+/// password and an untrusted certificate exit with watch's codes before any window opens.
+#[test]
+fn every_watch_option_applies_with_show_over_tls_and_a_login() {
+    let x = Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.toml");
+    let bin = env!("CARGO_BIN_EXE_homestream");
+    let mut add = Command::new(bin)
+        .args(["user", "add", "alice", "--password-stdin", "--users"])
+        .arg(&users)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(add.stdin.as_mut().unwrap(), b"correct horse\n").unwrap();
+    assert!(add.wait().unwrap().success());
+    let port = free_port();
+    let _server = Kill(
+        Command::new(bin)
+            .args(["serve", "--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--live", &format!("demo=test:{FW}x{FH}@15")])
+            .arg("--tls-self-signed")
+            .arg("--auth")
+            .arg(&users)
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let until = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < until, "the server never listened");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let url = format!("https://127.0.0.1:{port}/live/demo/stream.mjpg");
+    let login = ["--insecure", "-u", "alice", "--password-stdin"];
+
+    // --frames + --save + --json: exactly 12 frames saved in order, the JSON agrees, exit 0.
+    let save = dir.path().join("frames");
+    let save_s = save.to_str().unwrap();
+    let mut args = vec![url.as_str(), "--frames", "12", "--save", save_s, "--json"];
+    args.extend(login);
+    let (code, out, err, window) = watch_show_until_exit(&x, &args, "correct horse\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(window, "the window opened: {err}");
+    let jpegs = saved_jpegs(&save);
+    assert_eq!(jpegs.len(), 12, "{err}");
+    for j in &jpegs {
+        assert!(j.starts_with(&[0xFF, 0xD8]) && j.ends_with(&[0xFF, 0xD9]));
+    }
+    let last: serde_json::Value =
+        serde_json::from_str(out.lines().last().expect("a JSON line on stdout")).unwrap();
+    assert_eq!(last["frames"], 12, "{out}");
+    assert!(err.contains("saved 12 frames"), "{err}");
+
+    // --duration: the window closes itself; the JSON says about 2 s of frames at 15 fps.
+    let mut args = vec![url.as_str(), "--duration", "2", "--json"];
+    args.extend(login);
+    let (code, out, err, window) = watch_show_until_exit(&x, &args, "correct horse\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(window, "{err}");
+    let last: serde_json::Value = serde_json::from_str(out.lines().last().unwrap()).unwrap();
+    let frames = last["frames"].as_u64().unwrap();
+    assert!((15..=40).contains(&frames), "{out}");
+    assert!(
+        out.lines().count() >= 2,
+        "a line a second and a last one: {out}"
+    );
+
+    // --snapshot: one frame to the file, then exit 0.
+    let snap = dir.path().join("snap.jpg");
+    let mut args = vec![url.as_str(), "--snapshot", snap.to_str().unwrap()];
+    args.extend(login);
+    let (code, _, err, _) = watch_show_until_exit(&x, &args, "correct horse\n");
+    assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(&snap).unwrap().starts_with(&[0xFF, 0xD8]));
+
+    // A wrong password: exit 6 (authentication refused), and no window.
+    let mut args = vec![url.as_str(), "--duration", "5"];
+    args.extend(login);
+    let (code, _, err, window) = watch_show_until_exit(&x, &args, "wrong\n");
+    assert_eq!(code, 6, "{err}");
+    assert!(!window && err.contains("homestream watch:"), "{err}");
+
+    // The self-signed certificate without --insecure: exit 4 with the way out named.
+    let (code, _, err, window) = watch_show_until_exit(
+        &x,
+        &[url.as_str(), "-u", "alice", "--password-stdin"],
+        "x\n",
+    );
+    assert_eq!(code, 4, "{err}");
+    assert!(!window && err.contains("--insecure"), "{err}");
+}

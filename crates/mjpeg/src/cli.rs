@@ -1,8 +1,8 @@
 //! `homestream watch`: the command's edge, where errors become messages and exit codes.
 
 use crate::client::Auth;
-use crate::watch::{Stop, WatchOptions, watch};
-use crate::{Error, stats::Snapshot};
+use crate::watch::{Stop, WatchOptions, watch_each};
+use crate::{Error, Frame, stats::Snapshot};
 use anyhow::Context;
 use http::{HeaderName, HeaderValue};
 use std::io::{IsTerminal, Write};
@@ -116,7 +116,8 @@ pub struct WatchArgs {
     /// you trust)
     #[arg(short = 'k', long)]
     pub insecure: bool,
-    /// Show the newest frame in a window (space pauses, s saves, f full screen, q quits)
+    /// Show the newest frame in a window (space pauses, s saves, f full screen, q quits); the
+    /// other options still apply, and the window closes when they end watching
     #[arg(long)]
     pub show: bool,
 }
@@ -180,6 +181,16 @@ impl WatchArgs {
 
 /// Runs `homestream watch`.
 pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
+    run_with(args, |_| {}, std::future::pending()).await
+}
+
+/// Runs `homestream watch` with every option applied, handing each frame to `on_frame` too and
+/// stopping (as done, exit 0) when `cancel` completes: the `--show` window is this plus a view.
+pub async fn run_with(
+    args: WatchArgs,
+    on_frame: impl FnMut(&Frame),
+    cancel: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<ExitCode> {
     let opts = args.options()?;
     let tty = std::io::stderr().is_terminal();
     let json = args.json;
@@ -203,11 +214,16 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
             eprintln!("{}", s.line());
         }
     };
-    let result = watch(&o, |s| {
-        if ticking {
-            show(s, false)
-        }
-    })
+    let result = watch_each(
+        &o,
+        |s| {
+            if ticking {
+                show(s, false)
+            }
+        },
+        on_frame,
+        cancel,
+    )
     .await;
     let code = match result {
         Ok(summary) => {
@@ -220,7 +236,7 @@ pub async fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
                     eprintln!("the stream ended");
                     Exit::Ended
                 }
-                Stop::Snapshot | Stop::Frames | Stop::Duration => Exit::Done,
+                Stop::Snapshot | Stop::Frames | Stop::Duration | Stop::Closed => Exit::Done,
             }
         }
         Err(e) => {

@@ -118,6 +118,19 @@ fn unreachable(url: String, source: reqwest::Error) -> Error {
     Error::Unreachable { url, source }
 }
 
+/// `url` without its `user:password@` (for titles and messages); unparsable input as it is.
+pub fn redacted(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut u) => {
+            // Clearing credentials fails only on URLs that cannot hold them: nothing to clear.
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => url.to_owned(),
+    }
+}
+
 /// A configured client; cheap to clone, reusable for reconnects.
 #[derive(Clone, Debug)]
 pub struct Client {

@@ -35,7 +35,7 @@ pub use error::Error;
 pub use frame::Frame;
 pub use parser::{Limits, Parser, Part};
 #[cfg(feature = "client")]
-pub use watch::watch;
+pub use watch::{watch, watch_each};
 
 #[cfg(test)]
 mod parser_tests;

@@ -49,6 +49,8 @@ pub enum Stop {
     Snapshot,
     /// The server ended the stream first.
     Ended,
+    /// The caller asked to stop (the `--show` window was closed).
+    Closed,
 }
 
 /// The outcome of [`watch`].
@@ -69,10 +71,19 @@ pub fn frame_file_name(n: u64) -> String {
 
 /// Connects and reads the stream as `opts` says; calls `on_tick` every `opts.tick` with the
 /// current numbers. Connection, HTTP and stream errors are returned as [`Error`]s.
-pub async fn watch(
+pub async fn watch(opts: &WatchOptions, on_tick: impl FnMut(&Snapshot)) -> Result<Summary, Error> {
+    watch_each(opts, on_tick, |_| {}, std::future::pending()).await
+}
+
+/// [`watch`], also handing each frame to `on_frame` as it arrives (the `--show` window keeps
+/// the newest), and stopping with [`Stop::Closed`] when `cancel` completes.
+pub async fn watch_each(
     opts: &WatchOptions,
     mut on_tick: impl FnMut(&Snapshot),
+    mut on_frame: impl FnMut(&Frame),
+    cancel: impl std::future::Future<Output = ()>,
 ) -> Result<Summary, Error> {
+    let mut cancel = std::pin::pin!(cancel);
     if let Some(dir) = &opts.save_dir {
         tokio::fs::create_dir_all(dir)
             .await
@@ -100,12 +111,14 @@ pub async fn watch(
                 continue;
             }
             _ = sleep_until(deadline) => break Stop::Duration,
+            _ = &mut cancel => break Stop::Closed,
         };
         let frame = match next {
             None => break Stop::Ended,
             Some(f) => f?,
         };
         stats.record(&frame);
+        on_frame(&frame);
         if let Some(dir) = &opts.save_dir {
             let path = dir.join(frame_file_name(stats.frames()));
             write(&path, &frame).await?;

@@ -12,6 +12,8 @@ use eframe::egui::{self, Color32, RichText};
 use homestream_mjpeg::Frame;
 use state::{Action, Key, Shown, ViewerState};
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// Where the window gets the newest frame from (the capture, or a test's hand).
@@ -28,14 +30,15 @@ pub struct ViewerApp {
     /// The frame on screen, as received (what `s` saves).
     shown_jpeg: Option<(u64, bytes::Bytes)>,
     save_dir: PathBuf,
-    deadline: Option<Instant>,
+    /// Set when watching has stopped (`--duration`, `--frames`, the stream's end): close.
+    finished: Option<Arc<AtomicBool>>,
     /// A test hook: each drawing takes this much longer (a slow display).
     slow: Duration,
 }
 
 impl ViewerApp {
-    /// A window over `newest`; `s` saves into `save_dir`; it closes itself at `deadline`.
-    pub fn new(newest: Newest, save_dir: PathBuf, deadline: Option<Instant>) -> ViewerApp {
+    /// A window over `newest`; `s` saves into `save_dir`; it closes itself once `finished` is set.
+    pub fn new(newest: Newest, save_dir: PathBuf, finished: Option<Arc<AtomicBool>>) -> ViewerApp {
         let slow = std::env::var("HOMESTREAM_SHOW_SLOW_MS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -48,7 +51,7 @@ impl ViewerApp {
             texture: None,
             shown_jpeg: None,
             save_dir,
-            deadline,
+            finished,
             slow,
         }
     }
@@ -66,7 +69,11 @@ impl ViewerApp {
                 Action::TogglePause => {}
             }
         }
-        if self.deadline.is_some_and(|d| now >= d) {
+        if self
+            .finished
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Acquire))
+        {
             self.closing = true;
         }
         if self.closing {
@@ -177,25 +184,56 @@ impl eframe::App for ViewerApp {
 pub const NO_DISPLAY: &str = "no display to show the stream on (neither DISPLAY nor \
      WAYLAND_DISPLAY is set); use `--save DIR` to keep the frames or `--json` for the numbers";
 
-/// Runs `watch URL --show`: connects (auth, TLS and timeouts as `watch`), then shows the
-/// stream until the window is closed, `--duration` passes or the stream stops for good.
+/// Runs `watch URL --show`: `watch` itself (every option: `--duration`, `--frames`,
+/// `--snapshot`, `--save`, `--json`, auth, TLS, exit status) in a task, handing each frame to
+/// a one-slot channel (queue policy: keep newest) that the window reads when it draws. The
+/// window opens once the first frame has come, so a refused or failing connection exits as
+/// `watch` does; closing the window stops watching (exit 0), and watching stopping closes it.
 pub async fn run(args: homestream_mjpeg::cli::WatchArgs) -> anyhow::Result<std::process::ExitCode> {
     if !crate::display_available() {
         anyhow::bail!(NO_DISPLAY);
     }
-    let opts = args.options()?;
-    let capture = homestream_mjpeg::Capture::open(opts.client.clone()).await?;
-    let title = capture.url().to_string();
-    let deadline = opts.duration.map(|d| Instant::now() + d);
+    let title = homestream_mjpeg::client::redacted(&args.url);
     let save_dir = match &args.save {
         Some(d) => d.clone(),
         None => std::env::current_dir()?,
     };
-    let mut frames = capture.frames();
-    let capture = std::sync::Arc::new(std::sync::Mutex::new(capture));
-    let latest = capture.clone();
-    let newest: Newest = Box::new(move || latest.lock().ok()?.latest());
-    let app = ViewerApp::new(newest, save_dir, deadline);
+    let (tx, mut rx) = tokio::sync::watch::channel::<Option<Frame>>(None);
+    let ctx: Arc<std::sync::OnceLock<egui::Context>> = Arc::default();
+    let (close_tx, close_rx) = tokio::sync::oneshot::channel::<()>();
+    let finished = Arc::new(AtomicBool::new(false));
+    let mut task = {
+        let ctx = ctx.clone();
+        let finished = finished.clone();
+        tokio::spawn(async move {
+            let wake = ctx.clone();
+            let on_frame = move |f: &Frame| {
+                tx.send_replace(Some(f.clone()));
+                if let Some(c) = wake.get() {
+                    c.request_repaint();
+                }
+            };
+            let closed = async {
+                let _ = close_rx.await;
+            };
+            let code = homestream_mjpeg::cli::run_with(args, on_frame, closed).await;
+            finished.store(true, Ordering::Release);
+            if let Some(c) = ctx.get() {
+                c.request_repaint();
+            }
+            code
+        })
+    };
+    // Nothing to show before the first frame: an error or an empty stream ends here, as `watch`.
+    // (`changed` fails once the task has dropped the sender: it ended without a frame.)
+    tokio::select! {
+        r = &mut task => return r?,
+        first = rx.changed() => if first.is_err() {
+            return task.await?;
+        }
+    }
+    let newest: Newest = Box::new(move || rx.borrow().clone());
+    let app = ViewerApp::new(newest, save_dir, Some(finished));
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title(&title)
@@ -203,26 +241,20 @@ pub async fn run(args: homestream_mjpeg::cli::WatchArgs) -> anyhow::Result<std::
             .with_inner_size([960.0, 600.0]),
         ..Default::default()
     };
-    let result = eframe::run_native(
-        &title,
-        options,
-        Box::new(move |cc| {
-            // Each arriving frame wakes the window; the capture keeps only the newest.
-            let ctx = cc.egui_ctx.clone();
-            tokio::spawn(async move {
-                use futures_util::StreamExt;
-                while frames.next().await.is_some() {
-                    ctx.request_repaint();
-                }
-            });
-            Ok(Box::new(app))
-        }),
-    );
-    if let Ok(mut c) = capture.lock() {
-        c.release();
-    }
-    result.map_err(|e| {
+    let shown = tokio::task::block_in_place(|| {
+        eframe::run_native(
+            &title,
+            options,
+            Box::new(move |cc| {
+                let _ = ctx.set(cc.egui_ctx.clone());
+                Ok(Box::new(app))
+            }),
+        )
+    });
+    let _ = close_tx.send(());
+    let code = task.await??;
+    shown.map_err(|e| {
         anyhow::anyhow!("cannot open the window ({e}); use `--save DIR` or `--json` instead")
     })?;
-    Ok(std::process::ExitCode::SUCCESS)
+    Ok(code)
 }
