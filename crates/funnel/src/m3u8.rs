@@ -443,4 +443,31 @@ mod tests {
         assert_eq!(attr(l, "METHOD"), Some("AES-128"));
         assert_eq!(attr(l, "X"), None);
     }
+
+    proptest::proptest! {
+        /// Any text: an error or a plan, never a panic.
+        #[test]
+        fn never_panics(t in "(#EXTM3U\n)?((#EXT(INF|-X-BYTERANGE|-X-KEY|-X-MAP|-X-STREAM-INF):[ -~]{0,30}|[a-z./@0-9]{0,12})\n){0,20}") {
+            let _ = parse(&t);
+        }
+
+        /// Byte ranges without an offset continue where the previous range of the same URI ended.
+        #[test]
+        fn byte_ranges_are_contiguous(lens in proptest::collection::vec(1u64..1_000_000, 1..50), start in 0u64..1000) {
+            let mut t = String::from("#EXTM3U\n");
+            for (i, l) in lens.iter().enumerate() {
+                if i == 0 {
+                    t.push_str(&format!("#EXTINF:1,\n#EXT-X-BYTERANGE:{l}@{start}\nall.ts\n"));
+                } else {
+                    t.push_str(&format!("#EXTINF:1,\n#EXT-X-BYTERANGE:{l}\nall.ts\n"));
+                }
+            }
+            let m = media(&t);
+            let mut off = start;
+            for (s, l) in m.segments.iter().zip(&lens) {
+                proptest::prop_assert_eq!(s.range, Some(ByteRange { offset: off, len: *l }));
+                off += l;
+            }
+        }
+    }
 }
