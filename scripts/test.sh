@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need_pkgs=()
 command -v chromium >/dev/null || need_pkgs+=(chromium)
 command -v ffmpeg >/dev/null || need_pkgs+=(ffmpeg)
+command -v mpv >/dev/null || need_pkgs+=(mpv)   # funnel HLS tests: mpv plays through the funnel
 # nginx as the cache in front of LL-HLS (crates/live-http/tests/hls.rs).
 command -v nginx >/dev/null || need_pkgs+=(nginx-light)
 command -v node >/dev/null || need_pkgs+=(nodejs npm)

@@ -73,7 +73,7 @@ pub struct FunnelArgs {
 /// Download a remote file over many connections.
 #[derive(Debug, clap::Args)]
 pub struct DownloadArgs {
-    /// Remote URL (http or https)
+    /// Remote URL (http or https; an .m3u8 playlist downloads its segments)
     pub url: String,
     /// Output file (an interrupted download resumes from FILE.homestream-part)
     #[arg(short = 'o', long = "output", value_name = "FILE")]
@@ -84,6 +84,9 @@ pub struct DownloadArgs {
     /// No progress bar
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// HLS master playlist: the variant to download (best, worst, or the nearest BANDWIDTH)
+    #[arg(long, default_value = "best", value_name = "best|worst|BANDWIDTH")]
+    pub variant: crate::m3u8::Choice,
     #[command(flatten)]
     pub engine: EngineArgs,
     #[command(flatten)]
@@ -168,6 +171,7 @@ pub async fn run_download(args: DownloadArgs) -> anyhow::Result<ExitCode> {
         sha256: args.sha256.clone(),
         engine: cfg,
         progress: !args.quiet,
+        variant: args.variant,
     };
     let t0 = Instant::now();
     let cancel = async {

@@ -25,6 +25,8 @@ pub struct DownloadOptions {
     pub engine: EngineConfig,
     /// Draw a progress bar on stderr (hidden anyway when stderr is not a terminal).
     pub progress: bool,
+    /// Which variant of an HLS master playlist to download.
+    pub variant: crate::m3u8::Choice,
 }
 
 /// What a finished download did.
@@ -97,8 +99,14 @@ pub async fn download(
     opts: &DownloadOptions,
     cancel: impl Future<Output = ()>,
 ) -> Result<DownloadReport> {
+    if crate::hls_download::looks_like_playlist(&opts.url) {
+        return crate::hls_download::download(client, opts, cancel).await;
+    }
     tokio::pin!(cancel);
     let origin = Origin::probe(&client, &opts.url).await?;
+    if crate::hls::is_playlist(&origin.url, origin.content_type.as_ref()) {
+        return crate::hls_download::download(client, opts, cancel).await;
+    }
     let out = &opts.output;
     let report = match (origin.ranges, origin.size) {
         (true, Some(size)) => ranged(client, origin, size, opts, &mut cancel).await?,

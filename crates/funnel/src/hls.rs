@@ -27,7 +27,18 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
-type Cell = Arc<OnceCell<Result<(Bytes, Option<HeaderValue>), String>>>;
+/// A fetched segment: bytes, content type, and the origin's Content-Range for a ranged one.
+type Loaded = (Bytes, Option<HeaderValue>, Option<HeaderValue>);
+type Cell = Arc<OnceCell<Result<Loaded, String>>>;
+
+/// The cache key of a segment: its URL, plus `\n` and the `Range` value for an
+/// EXT-X-BYTERANGE segment (RFC 8216 4.3.2.2: many segments share one URL).
+fn key(url: &str, range: Option<&str>) -> String {
+    match range {
+        Some(r) => format!("{url}\n{r}"),
+        None => url.to_owned(),
+    }
+}
 
 /// How many playlist-named URLs are remembered (a live playlist names new segments on every
 /// reload; the oldest are forgotten first, and a player is long past them by then).
@@ -164,12 +175,16 @@ pub fn is_playlist(url: &reqwest::Url, content_type: Option<&HeaderValue>) -> bo
 const PLAYLIST_URI_TAGS: [&str; 2] = ["EXT-X-MEDIA:", "EXT-X-I-FRAME-STREAM-INF:"];
 
 /// Rewrites a playlist fetched from `base`, numbering every URI it names in `allowed`. Returns
-/// the text and the media (not playlist) URLs in order.
+/// the text and the media (not playlist) segments in order (cache keys: URL, and the range of
+/// an EXT-X-BYTERANGE segment).
 pub fn rewrite(text: &str, base: &reqwest::Url, allowed: &mut Allowed) -> (String, Vec<String>) {
     let mut out = String::with_capacity(text.len() * 2);
     let mut media = Vec::new();
     // The URI line after EXT-X-STREAM-INF is a variant playlist (RFC 8216 4.3.4.2).
     let mut variant_next = false;
+    // EXT-X-BYTERANGE before the next URI line, and where the last range of a URI ended.
+    let mut pending_range: Option<String> = None;
+    let mut last_end: Option<(String, u64)> = None;
     let mut admit = |u: &str, playlist_tag: bool| {
         let abs = base.join(u.trim()).ok()?;
         let playlist = playlist_tag || is_playlist(&abs, None);
@@ -189,6 +204,9 @@ pub fn rewrite(text: &str, base: &reqwest::Url, allowed: &mut Allowed) -> (Strin
             if tag.starts_with("EXT-X-STREAM-INF:") {
                 variant_next = true;
             }
+            if let Some(r) = tag.strip_prefix("EXT-X-BYTERANGE:") {
+                pending_range = Some(r.trim().to_owned());
+            }
             // Rewrite the URI="..." attribute inside a tag.
             let playlist_tag = PLAYLIST_URI_TAGS.iter().any(|p| tag.starts_with(p));
             if let Some(i) = tag.find("URI=\"")
@@ -207,7 +225,14 @@ pub fn rewrite(text: &str, base: &reqwest::Url, allowed: &mut Allowed) -> (Strin
                 Some((local, abs, playlist)) => {
                     out.push_str(&local);
                     if !playlist {
-                        media.push(abs.to_string());
+                        let a = abs.to_string();
+                        let range = pending_range.take().and_then(|r| {
+                            let prev = last_end.as_ref().filter(|(u, _)| *u == a).map(|e| e.1);
+                            let br = crate::m3u8::parse_range(&r, prev).ok()?;
+                            last_end = Some((a.clone(), br.offset + br.len));
+                            Some(br.header())
+                        });
+                        media.push(key(&a, range.as_deref()));
                     }
                 }
                 None => out.push_str(t),
@@ -281,7 +306,7 @@ impl Hls {
     /// `GET /hls/<rest>` (`rest` percent-decoded): a URL a served playlist named, by number; a
     /// nested playlist comes back rewritten, a segment from the prefetch cache. Anything else is
     /// refused with 403.
-    pub async fn get(self: &Arc<Self>, rest: &str) -> Response {
+    pub async fn get(self: &Arc<Self>, rest: &str, range: Option<&str>) -> Response {
         let Some(entry) = self.lock().allowed.lookup(rest).cloned() else {
             tracing::warn!(
                 path = ?format!("/hls/{rest}"),
@@ -297,18 +322,33 @@ impl Hls {
             return self.fetch_playlist(&entry.url).await;
         }
         let url = entry.url.to_string();
-        self.prefetch_after(&url);
-        let cell = self.cell(&url);
+        // `bytes=0-` asks for the whole segment: a 200 with all of it answers that too (RFC 9110
+        // 14.2), and it shares the prefetched copy.
+        let range = range.filter(|r| r.trim() != "bytes=0-");
+        let k = key(&url, range);
+        self.prefetch_after(&k);
+        let cell = self.cell(&k);
         let client = self.client.clone();
-        let r = cell.get_or_init(|| Hls::load(&client, &url)).await.clone();
+        let r = cell.get_or_init(|| Hls::load(&client, &k)).await.clone();
+        let status = match (&r, range) {
+            (Err(_), _) => StatusCode::BAD_GATEWAY,
+            (Ok(_), Some(_)) => StatusCode::PARTIAL_CONTENT,
+            (Ok(_), None) => StatusCode::OK,
+        };
         tracing::info!(
-            "GET hls segment {url} -> {}",
-            if r.is_ok() { "200" } else { "502" }
+            "GET hls segment {url} range {} -> {}",
+            range.unwrap_or("-"),
+            status.as_u16()
         );
         match r {
-            Ok((b, ct)) => {
+            Ok((b, ct, cr)) => {
                 let ct = ct.unwrap_or(HeaderValue::from_static("video/mp2t"));
-                ([(header::CONTENT_TYPE, ct)], Body::from(b)).into_response()
+                let mut resp =
+                    (status, [(header::CONTENT_TYPE, ct)], Body::from(b)).into_response();
+                if let Some(cr) = cr {
+                    resp.headers_mut().insert(header::CONTENT_RANGE, cr);
+                }
+                resp
             }
             Err(e) => bad_gateway(format!("segment {url}: {e}")),
         }
@@ -342,21 +382,37 @@ impl Hls {
         c
     }
 
-    async fn load(
-        client: &reqwest::Client,
-        url: &str,
-    ) -> Result<(Bytes, Option<HeaderValue>), String> {
-        let r = client
-            .get(url)
+    /// Fetches a segment by its cache key (see [`key`]).
+    async fn load(client: &reqwest::Client, key: &str) -> Result<Loaded, String> {
+        let (url, range) = match key.split_once('\n') {
+            Some((u, r)) => (u, Some(r)),
+            None => (key, None),
+        };
+        let mut req = client.get(url);
+        if let Some(r) = range {
+            req = req.header(header::RANGE, r);
+        }
+        let r = req
             .send()
             .await
             .map_err(|e| crate::origin::error_chain(&e))?;
         if !r.status().is_success() {
             return Err(format!("origin answered {}", r.status()));
         }
+        if range.is_some() && r.status() != StatusCode::PARTIAL_CONTENT {
+            return Err(format!(
+                "origin answered {} to a byte-range request",
+                r.status()
+            ));
+        }
         let ct = r.headers().get(header::CONTENT_TYPE).cloned();
+        let cr = r.headers().get(header::CONTENT_RANGE).cloned();
+        let want = r.content_length();
         let b = r.bytes().await.map_err(|e| e.to_string())?;
-        Ok((b, ct))
+        if want.is_some_and(|w| w != b.len() as u64) {
+            return Err(format!("the origin sent {} of {want:?} bytes", b.len()));
+        }
+        Ok((b, ct, cr))
     }
 
     fn prefetch_after(self: &Arc<Self>, url: &str) {

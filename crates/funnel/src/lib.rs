@@ -12,6 +12,8 @@ pub mod engine;
 pub mod error;
 mod fetch;
 pub mod hls;
+pub mod hls_download;
+pub mod m3u8;
 pub mod mp4;
 pub mod origin;
 pub mod planner;

@@ -55,9 +55,17 @@ async fn player() -> Html<&'static str> {
 }
 
 /// `GET /hls/...`: see [`hls::Hls::get`] (403 for anything its playlists did not name).
-async fn hls_get(State(s): State<Arc<FunnelState>>, Path(rest): Path<String>) -> Response {
+async fn hls_get(
+    State(s): State<Arc<FunnelState>>,
+    Path(rest): Path<String>,
+    headers: http::HeaderMap,
+) -> Response {
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     match &s.hls {
-        Some(h) => h.get(&rest).await,
+        Some(h) => h.get(&rest, range.as_deref()).await,
         None => (StatusCode::NOT_FOUND, "not an HLS funnel\n").into_response(),
     }
 }

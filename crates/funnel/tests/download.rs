@@ -18,6 +18,7 @@ fn opts(url: String, out: std::path::PathBuf, sha256: Option<String>) -> Downloa
         sha256,
         engine: cfg(4, 256 << 10, MIB, 2),
         progress: false,
+        variant: Default::default(),
     }
 }
 

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# HLS benchmark: an ffmpeg-made HLS VOD (MPEG-TS segments) behind a per-connection paced origin
+# (paced_static.py), fetched by homestream download (CONNS connections), ffmpeg -i URL -c copy, and
+# yt-dlp --concurrent-fragments CONNS (from PyPI, in a venv under the target dir when YTDLP is
+# unset). Prints MB/s of each, and the time to the first decoded frame (ffmpeg) through
+# homestream funnel vs. from the origin, at the start and after a seek to the middle.
+#
+# Environment: DUR (60 s of video), RATE per connection (512K), CONNS (8), PORT_BASE (18180),
+# CARGO_TARGET_DIR, PROFILE (release; `dev` reuses a debug build), YTDLP (path to yt-dlp).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DUR=${DUR:-60}
+RATE=${RATE:-512K}
+CONNS=${CONNS:-8}
+PORT_BASE=${PORT_BASE:-18180}
+PROFILE=${PROFILE:-release}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target-funnel-bench}
+case ${RATE^^} in *K) RATE_B=$(( ${RATE%[kK]} << 10 ));; *M) RATE_B=$(( ${RATE%[mM]} << 20 ));; *) RATE_B=$RATE;; esac
+
+(cd "$ROOT" && cargo build --profile "$PROFILE" -q -p homestream-funnel --example hs_funnel)
+DIR=$PROFILE; [ "$PROFILE" = dev ] && DIR=debug
+BIN=$CARGO_TARGET_DIR/$DIR/examples/hs_funnel
+if [ -z "${YTDLP:-}" ]; then
+    if [ ! -x "$CARGO_TARGET_DIR/venv-ytdlp/bin/yt-dlp" ]; then
+        python3 -m venv "$CARGO_TARGET_DIR/venv-ytdlp"
+        "$CARGO_TARGET_DIR/venv-ytdlp/bin/pip" install -q yt-dlp
+    fi
+    YTDLP=$CARGO_TARGET_DIR/venv-ytdlp/bin/yt-dlp
+fi
+
+T=$(mktemp -d); chmod 755 "$T"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$T"; }
+trap cleanup EXIT
+wait_port() { for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+now() { date +%s.%N; }
+
+mkdir -p "$T/www/hls"
+ffmpeg -v error -f lavfi -i "testsrc2=duration=$DUR:size=640x360:rate=25" -f lavfi -i "sine=duration=$DUR" \
+    -c:v libx264 -preset veryfast -b:v 1500k -g 50 -c:a aac -b:a 64k \
+    -f hls -hls_time 2 -hls_playlist_type vod -hls_segment_filename "$T/www/hls/seg%03d.ts" "$T/www/hls/index.m3u8"
+chmod -R a+rX "$T/www"
+TOTAL=$(cat "$T"/www/hls/*.ts | wc -c)
+ORIGIN_PORT=$PORT_BASE; FUNNEL_PORT=$((PORT_BASE + 1))
+python3 "$HERE/paced_static.py" "$T/www" "$ORIGIN_PORT" "$RATE_B" & PIDS+=($!)
+wait_port "$ORIGIN_PORT"
+URL=http://127.0.0.1:$ORIGIN_PORT/hls/index.m3u8
+TARGET=$(awk -v c="$CONNS" -v r="$RATE_B" 'BEGIN{printf "%.2f", c*r/1e6}')
+echo "== HLS: $DUR s, $TOTAL bytes of segments, $RATE_B B/s per connection, $CONNS connections (target $TARGET MB/s)"
+
+run() { # name out cmd...
+    local name=$1 out=$2; shift 2
+    rm -f "$out"*
+    local t0 t1 d
+    t0=$(now); "$@" >"$T/cmd.log" 2>&1 || { echo "$name failed:"; tail -3 "$T/cmd.log"; }; t1=$(now)
+    d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$out" 2>/dev/null || echo 0)
+    awk -v n="$TOTAL" -v a="$t0" -v b="$t1" -v name="$name" -v d="$d" \
+        'BEGIN{printf "%-34s %6.2f s  %6.2f MB/s  (file plays %s s)\n", name, b-a, n/(b-a)/1e6, d}'
+}
+run "homestream download" "$T/hs.ts" "$BIN" download -q --connections "$CONNS" "$URL" -o "$T/hs.ts"
+run "ffmpeg -c copy" "$T/ff.ts" ffmpeg -v error -y -i "$URL" -c copy "$T/ff.ts"
+run "yt-dlp --concurrent-fragments $CONNS" "$T/yt.ts" "$YTDLP" -q --no-part --concurrent-fragments "$CONNS" \
+    --hls-prefer-native -o "$T/yt.ts" "$URL"
+
+"$BIN" funnel --connections "$CONNS" --port "$FUNNEL_PORT" "$URL" 2>"$T/funnel.log" & PIDS+=($!)
+wait_port "$FUNNEL_PORT"
+first_frame() { # url [seek]
+    local t0 t1
+    t0=$(now); ffmpeg -v error ${2:+-ss "$2"} -i "$1" -frames:v 1 -f null - >/dev/null 2>&1 || true; t1=$(now)
+    awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}'
+}
+echo "time to first frame: origin $(first_frame "$URL") s, funnel $(first_frame "http://127.0.0.1:$FUNNEL_PORT/") s"
+HALF=$((DUR / 2))
+echo "after a seek to $HALF s: origin $(first_frame "$URL" $HALF) s, funnel $(first_frame "http://127.0.0.1:$FUNNEL_PORT/" $HALF) s"
