@@ -509,19 +509,19 @@ fn text(status: StatusCode, msg: impl Into<String>) -> Response {
 }
 
 /// Who publishes, or why they may not: a session or Basic login may, a token may not.
-fn publisher_name(req: &Request) -> Result<String, Response> {
+/// Why a token may not publish (the body of the 403).
+const NO_TOKENS: &str = "API tokens are for players and viewers and cannot publish; publish from the \
+             /live/NAME/publish page while logged in, or with the account's name and password \
+             (HTTP Basic)";
+
+fn publisher_name(req: &Request) -> Option<String> {
     match req.extensions().get::<AuthUser>() {
         Some(AuthUser {
             via: Via::Token, ..
-        }) => Err(text(
-            StatusCode::FORBIDDEN,
-            "API tokens are for players and viewers and cannot publish; publish from the \
-             /live/NAME/publish page while logged in, or with the account's name and password \
-             (HTTP Basic)",
-        )),
-        Some(u) => Ok(u.name.clone()),
+        }) => None,
+        Some(u) => Some(u.name.clone()),
         // A server without accounts: whoever reaches it.
-        None => Ok("anonymous".to_string()),
+        None => Some("anonymous".to_string()),
     }
 }
 
@@ -530,12 +530,9 @@ async fn offer(whip: Arc<Whip>, reg: Arc<LiveRegistry>, name: String, req: Reque
         lock(&whip.status).refused += 1;
         r
     };
-    let who = match publisher_name(&req) {
-        Ok(w) => w,
-        Err(r) => {
-            tracing::info!(stream = %name, "whip: publish refused: a token");
-            return refused(r);
-        }
+    let Some(who) = publisher_name(&req) else {
+        tracing::info!(stream = %name, "whip: publish refused: a token");
+        return refused(text(StatusCode::FORBIDDEN, NO_TOKENS));
     };
     let Some(stream) = reg.stream(&name).cloned() else {
         return refused(text(
@@ -620,8 +617,8 @@ async fn offer(whip: Arc<Whip>, reg: Arc<LiveRegistry>, name: String, req: Reque
 }
 
 async fn delete(whip: Arc<Whip>, name: String, id: String, req: Request) -> Response {
-    if let Err(r) = publisher_name(&req) {
-        return r;
+    if publisher_name(&req).is_none() {
+        return text(StatusCode::FORBIDDEN, NO_TOKENS);
     }
     let Some(id) = SessionId::parse(&id) else {
         return text(StatusCode::NOT_FOUND, "no such WHIP session");

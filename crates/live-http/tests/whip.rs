@@ -16,6 +16,10 @@ use std::time::Duration;
 
 mod common;
 
+/// The two tests run one after the other: each runs aiortc peers whose Python encoder falls
+/// behind on two busy cores when both run at once.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Server {
     addr: SocketAddr,
     reg: Arc<LiveRegistry>,
@@ -191,6 +195,7 @@ fn basic_header() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_aiortc_publisher_reaches_whep_and_mse_viewers_and_comes_back() {
+    let _one = SERIAL.lock().await;
     let s = serve(&["cam=publish", "t=test:320x240@15"]).await;
     let base = format!("http://{}", s.addr);
     let whip_url = format!("{base}/live/cam/whip");
@@ -316,6 +321,7 @@ fn media(kind: &str, codec: &str, dir: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_have_reasons_and_leave_viewers_alone() {
+    let _one = SERIAL.lock().await;
     let s = serve(&["cam=publish", "t=test:320x240@15"]).await;
     let auth = basic_header();
     let good = format!("{OFFER_HEAD}{}", media("video", "H264/90000", "sendonly"));

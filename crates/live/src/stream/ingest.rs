@@ -255,7 +255,7 @@ impl Stream {
         };
         {
             let slot = lock(&self.publisher);
-            if !slot.as_ref().is_some_and(|s| s.id == id) {
+            if slot.as_ref().is_none_or(|s| s.id != id) {
                 return false;
             }
         }
@@ -313,6 +313,12 @@ impl Stream {
                     self.set_state(SourceState::NoSignal, Some(why.into()));
                 }
                 let (w, h) = lock(&self.health).size.unwrap_or((640, 360));
+                // The viewers' decoders now follow the "no signal" encode: a publisher that
+                // resumes must start again at a keyframe (it is asked for one when its next
+                // unit is dropped).
+                if let Some(p) = lock(&self.publisher).as_mut() {
+                    p.need_keyframe = true;
+                }
                 let frame = test_pattern::no_signal(w, h, &self.name, why);
                 self.emit(&frame, &mut video, &mut encode_error);
                 last_no_signal = Some(now);
