@@ -44,6 +44,10 @@ const DATAGRAM_QUEUE: usize = 1024;
 pub const MAX_PUBLISHERS: usize = 32;
 /// The task wakes at least this often: keyframe requests, timeouts, status.
 const TICK: Duration = Duration::from_millis(20);
+/// While the stream has viewers, the publisher is asked for a keyframe at least this often
+/// (a PLI), as the server's own encoder makes one a second: a viewer's request that the
+/// stream's rate limit dropped, or a PLI lost on the way, is never waited on for longer.
+const KEYFRAME_EVERY: Duration = Duration::from_secs(1);
 /// How long a `POST` waits for the task.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -217,6 +221,7 @@ struct Entry {
     stream: Arc<Stream>,
     claim: u64,
     who: String,
+    last_pli: Option<Instant>,
 }
 
 struct Driver {
@@ -259,10 +264,13 @@ impl Driver {
                         if e.session.next_timeout() <= now {
                             e.session.handle_timeout(now);
                         }
+                        let due = e.stream.av.video_wanted()
+                            && e.last_pli.is_none_or(|t| now - t >= KEYFRAME_EVERY);
                         if e.session.is_connected()
-                            && e.stream.take_keyframe_request()
+                            && (e.stream.take_keyframe_request() || due)
                             && e.session.request_keyframe()
                         {
+                            e.last_pli = Some(now);
                             self.counters.plis += 1;
                         }
                     }
@@ -361,6 +369,7 @@ impl Driver {
                 stream,
                 claim: claim.id,
                 who,
+                last_pli: None,
             },
         );
         self.counters.accepted += 1;
@@ -406,6 +415,7 @@ impl Driver {
                 && e.stream.av.request_keyframe(Instant::now())
                 && e.session.request_keyframe()
             {
+                e.last_pli = Some(Instant::now());
                 self.counters.plis += 1;
                 // The request was for this publisher; do not pass it on a second time.
                 e.stream.take_keyframe_request();
