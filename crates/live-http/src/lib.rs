@@ -13,6 +13,7 @@ pub mod query;
 pub mod routes;
 pub mod snapshot;
 pub mod whep;
+pub mod whip;
 pub mod ws;
 
 pub use routes::{router, routes};

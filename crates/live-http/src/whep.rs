@@ -126,7 +126,7 @@ impl Drop for Whep {
 
 /// The local addresses to offer: every interface's, without IPv4 link-local and IPv6
 /// link-local ones (those need a scope id no candidate line carries).
-fn local_addrs() -> Vec<IpAddr> {
+pub(crate) fn local_addrs() -> Vec<IpAddr> {
     let mut out: Vec<IpAddr> = vec![IpAddr::from([127, 0, 0, 1])];
     if let Ok(list) = local_ip_address::list_afinet_netifas() {
         for (_, ip) in list {
@@ -144,7 +144,10 @@ fn local_addrs() -> Vec<IpAddr> {
 
 /// Binds one socket per address on one port: the first address decides the port (the given
 /// one, or a free one), the others follow it; an address that cannot take it is left out.
-async fn bind_all(addrs: &[IpAddr], port: Option<u16>) -> std::io::Result<Vec<Arc<UdpSocket>>> {
+pub(crate) async fn bind_all(
+    addrs: &[IpAddr],
+    port: Option<u16>,
+) -> std::io::Result<Vec<Arc<UdpSocket>>> {
     let mut sockets = Vec::new();
     let mut port = port.unwrap_or(0);
     let mut first_err = None;

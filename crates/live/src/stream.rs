@@ -20,6 +20,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+mod ingest;
+pub use ingest::{Claim, PublishRefusal, opus_samples};
+
 /// Units the hub of an MJPEG stream holds: only the newest matters under
 /// [`LagPolicy::SkipToNewest`].
 const HUB_CAPACITY: usize = 2;
@@ -108,6 +111,8 @@ pub struct Stream {
     viewers: Mutex<BTreeMap<u64, Arc<ViewerStats>>>,
     next_viewer: AtomicU64,
     pub(crate) health: Mutex<Health>,
+    /// Who publishes to a `publish` stream ([`ingest`]).
+    publisher: Mutex<Option<ingest::PublisherSlot>>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -158,7 +163,12 @@ impl Stream {
         grace: Duration,
         runtime: Option<tokio::runtime::Handle>,
     ) -> Result<Arc<Self>, crate::LiveError> {
+        let published = matches!(spec.video, crate::source::SourceSpec::Publish);
         let opus = match &spec.audio {
+            None if published => Some(
+                homestream_cmaf::OpusConfig::new(1, ingest::PUBLISHED_OPUS_PRE_SKIP)
+                    .map_err(|e| crate::LiveError::Encode(format!("opus: {e}")))?,
+            ),
             Some(_) => {
                 let pre_skip = audio::opus_encoder(spec.audio_bitrate_bps)?.pre_skip();
                 Some(
@@ -170,7 +180,7 @@ impl Stream {
         };
         Ok(Arc::new(Stream {
             name,
-            av: AvOutputs::new(spec.audio.is_some()),
+            av: AvOutputs::new(spec.audio.is_some() || published),
             packager: Mutex::new(Packager::new(opus)),
             spec,
             hub: Hub::new(HUB_CAPACITY),
@@ -193,6 +203,7 @@ impl Stream {
                 video_bytes_at_tick: 0,
                 audio_bytes_at_tick: 0,
             }),
+            publisher: Mutex::new(None),
         }))
     }
 
@@ -367,6 +378,9 @@ impl Stream {
 
     /// The supervisor: runs on its own thread while the stream has demand.
     fn supervise(self: Arc<Self>) {
+        if self.is_publish() {
+            return self.supervise_publish();
+        }
         let what = self.spec.describe();
         tracing::info!(stream = %self.name, source = %what, "source opening");
         // The stream's time origin: the test pattern's frames and its tone count from it.

@@ -50,6 +50,11 @@ pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
             t = t.add(path, handler);
         }
     }
+    if let Some(whip) = &state.whip {
+        for (path, handler) in homestream_live_http::whip::routes(whip, &state.live) {
+            t = t.add(path, handler);
+        }
+    }
     let router = t
         .router
         .fallback(|| async { (http::StatusCode::NOT_FOUND, "not found\n") });

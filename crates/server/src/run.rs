@@ -70,10 +70,26 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
             }
         },
     };
+    let whip = if live
+        .list()
+        .iter()
+        .any(|s| live.stream(&s.name).is_some_and(|s| s.is_publish()))
+    {
+        match homestream_live_http::whip::Whip::start(config.webrtc.clone()).await {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!("WHIP is off: no UDP port could be bound: {e}");
+                None
+            }
+        }
+    } else {
+        None
+    };
     let state = Arc::new(AppState {
         library,
         live,
         webrtc,
+        whip,
         started: Instant::now(),
     });
     let (router, routes) = build_router(Arc::clone(&state));

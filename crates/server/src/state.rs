@@ -9,5 +9,7 @@ pub struct AppState {
     pub live: Arc<LiveRegistry>,
     /// WebRTC (WHEP) for the live streams; `None` when its UDP port could not be bound.
     pub webrtc: Option<Arc<homestream_live_http::whep::Whep>>,
+    /// WHIP for `publish` streams; `None` when there is none (or no UDP port could be bound).
+    pub whip: Option<Arc<homestream_live_http::whip::Whip>>,
     pub started: Instant,
 }

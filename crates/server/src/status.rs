@@ -13,5 +13,6 @@ pub async fn status(State(st): State<Arc<AppState>>) -> Json<serde_json::Value> 
         "library": st.library.roots().iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
         "streams": st.live.status(),
         "webrtc": st.webrtc.as_ref().map(|w| w.status_json()),
+        "whip": st.whip.as_ref().map(|w| w.status_json()),
     }))
 }

@@ -48,6 +48,18 @@ pub enum OfferError {
     /// The supported sections are all `sendonly` or `inactive`: the peer will not receive.
     #[error("the SDP offer does not receive (its H.264/Opus sections are sendonly or inactive)")]
     NotReceiving,
+    /// A WHIP offer with no H.264 video section (VP8 only, audio only): publishing needs
+    /// H.264, which every output relays as it is.
+    #[error(
+        "publishing needs an H.264 video track (offered: {offered}); in a browser, prefer H.264 with setCodecPreferences"
+    )]
+    NoH264Video {
+        /// The codec names offered, comma-separated, for the message.
+        offered: String,
+    },
+    /// A WHIP offer whose H.264 section is `recvonly` or `inactive`: the peer will not send.
+    #[error("the SDP offer does not send video (its H.264 section is recvonly or inactive)")]
+    NotSending,
     /// str0m's parser or negotiation refused it.
     #[error("the SDP offer is malformed: {0}")]
     Malformed(String),
@@ -61,7 +73,9 @@ impl OfferError {
             OfferError::TooLarge { .. } => 413,
             OfferError::NoMedia
             | OfferError::NoSupportedCodec { .. }
-            | OfferError::NotReceiving => 422,
+            | OfferError::NotReceiving
+            | OfferError::NoH264Video { .. }
+            | OfferError::NotSending => 422,
             _ => 400,
         }
     }

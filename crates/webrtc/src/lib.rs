@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod error;
+pub mod ingest;
 pub mod sdp;
 pub mod session;
 pub mod table;

@@ -38,19 +38,19 @@ impl Offered {
 
 /// One `m=` section as far as the checks need it.
 #[derive(Debug, Default)]
-struct Section {
+pub(crate) struct Section {
     /// `audio`, `video`, `application`, ...
-    kind: String,
+    pub(crate) kind: String,
     /// Encoding names from `a=rtpmap` (RFC 8866 §6.6), lowercased.
-    codecs: Vec<String>,
+    pub(crate) codecs: Vec<String>,
     /// The section's own direction attribute, if any (RFC 8866 §6.7).
-    direction: Option<Direction>,
+    pub(crate) direction: Option<Direction>,
     /// `a=mid` (RFC 8843 §14): how the answer and str0m name the section.
-    mid: Option<String>,
+    pub(crate) mid: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Direction {
+pub(crate) enum Direction {
     SendRecv,
     SendOnly,
     RecvOnly,
@@ -85,7 +85,7 @@ pub fn check_offer(body: &[u8]) -> Result<(SdpOffer, Offered), OfferError> {
     Ok((offer, offered))
 }
 
-fn check_text(body: &[u8]) -> Result<&str, OfferError> {
+pub(crate) fn check_text(body: &[u8]) -> Result<&str, OfferError> {
     if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(OfferError::Empty);
     }
@@ -112,7 +112,7 @@ fn check_text(body: &[u8]) -> Result<&str, OfferError> {
 }
 
 /// The session-level direction and the media sections.
-fn scan(text: &str) -> Result<(Option<Direction>, Vec<Section>), OfferError> {
+pub(crate) fn scan(text: &str) -> Result<(Option<Direction>, Vec<Section>), OfferError> {
     let mut session_dir = None;
     let mut sections: Vec<Section> = Vec::new();
     for (n, line) in text.lines().enumerate() {

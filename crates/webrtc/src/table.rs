@@ -20,7 +20,8 @@ use str0m::config::DtlsCert;
 pub struct SessionId(String);
 
 impl SessionId {
-    fn random() -> SessionId {
+    /// A fresh random id (also for WHIP sessions, which are not in this table).
+    pub fn random() -> SessionId {
         SessionId(format!("{:032x}", rand::random::<u128>()))
     }
 

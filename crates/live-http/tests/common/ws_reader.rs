@@ -25,11 +25,30 @@ pub struct WsViewer {
 impl WsViewer {
     /// Connects and reads the init pair.
     pub async fn open(addr: SocketAddr, name: &str) -> Result<WsViewer, String> {
+        Self::open_with_auth(addr, name, "").await
+    }
+
+    /// [`WsViewer::open`] with an `Authorization` header (none when empty).
+    pub async fn open_with_auth(
+        addr: SocketAddr,
+        name: &str,
+        authorization: &str,
+    ) -> Result<WsViewer, String> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let opened = Instant::now();
         let url = format!("ws://{addr}/live/{name}/ws");
+        let mut req = url.into_client_request().map_err(|e| e.to_string())?;
+        if !authorization.is_empty() {
+            req.headers_mut().insert(
+                "authorization",
+                authorization
+                    .parse()
+                    .map_err(|_| "bad header".to_string())?,
+            );
+        }
         let (mut ws, _) = tokio::time::timeout(
             Duration::from_secs(10),
-            tokio_tungstenite::connect_async(url),
+            tokio_tungstenite::connect_async(req),
         )
         .await
         .map_err(|_| "connect timed out".to_string())?

@@ -107,6 +107,9 @@ pub enum SourceSpec {
         /// URL of a multipart/x-mixed-replace stream.
         url: String,
     },
+    /// `publish`: whoever publishes over WHIP (`POST /live/NAME/whip`), H.264 + Opus relayed
+    /// as sent (`crate::stream`'s `ingest`).
+    Publish,
 }
 
 fn bad(spec: &str, why: impl Into<String>) -> LiveError {
@@ -207,6 +210,7 @@ impl std::str::FromStr for SourceSpec {
                 }
                 Ok(SourceSpec::Camera { id, size, fps })
             }
+            "publish" if arg.is_empty() => Ok(SourceSpec::Publish),
             "mjpeg" => {
                 if !(arg.starts_with("http://") || arg.starts_with("https://")) {
                     return Err(bad(spec, "mjpeg needs an http(s) URL: mjpeg:http://..."));
@@ -218,7 +222,7 @@ impl std::str::FromStr for SourceSpec {
             _ => Err(bad(
                 spec,
                 "unknown source; expected test[:WxH@FPS], jpegs:DIR[@FPS], \
-                 camera:INDEX|NAME[@WxH@FPS] or mjpeg:URL",
+                 camera:INDEX|NAME[@WxH@FPS], mjpeg:URL or publish",
             )),
         }
     }
@@ -246,6 +250,7 @@ impl SourceSpec {
                 s
             }
             SourceSpec::Relay { url } => format!("relay of {url}"),
+            SourceSpec::Publish => "published over WHIP (a phone or browser camera)".into(),
         }
     }
 
@@ -266,7 +271,7 @@ impl SourceSpec {
             SourceSpec::Test { fps, .. } => fps as f64,
             SourceSpec::Jpegs { fps, .. } => fps,
             SourceSpec::Camera { fps, .. } => fps.unwrap_or(30) as f64,
-            SourceSpec::Relay { .. } => 30.0,
+            SourceSpec::Relay { .. } | SourceSpec::Publish => 30.0,
         }
     }
 
@@ -291,6 +296,12 @@ impl SourceSpec {
                     reason: "the relay needs a tokio runtime".into(),
                 })?;
                 Box::new(relay::RelaySource::open(url, rt.clone())?)
+            }
+            SourceSpec::Publish => {
+                return Err(LiveError::BadSource {
+                    spec: "publish".into(),
+                    reason: "a publish stream has no source to open; its publisher sends".into(),
+                });
             }
         })
     }

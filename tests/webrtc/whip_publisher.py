@@ -1,0 +1,192 @@
+"""A non-browser WHIP publisher (aiortc): sends a test pattern with the timecode block (README:
+"The test pattern's timecode") and a beeping tone to a homestream `publish` stream, and prints
+one JSON object with what happened, for the Rust test that ran it to assert on.
+
+Usage: python whip_publisher.py WHIP-URL SECONDS [--basic USER:PASS] [--bearer TOKEN]
+                                [--takeover] [--width W --height H] [--no-delete]
+
+POSTs a sendonly H.264 + Opus offer (H.264 forced with setCodecPreferences), checks 201 +
+Location, sends for SECONDS (each frame carries its capture time in Unix ms, the same block the
+server's own test pattern draws, so a viewer reads glass-to-glass latency from its pixels),
+then DELETEs the session. A refused POST prints its status and body and exits 0: refusals are
+what some tests expect. ICE is held to loopback: tests never leave 127.0.0.1.
+"""
+
+import array
+import asyncio
+import base64
+import fractions
+import json
+import math
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import aioice.ice
+
+aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]
+
+import av  # noqa: E402
+from aiortc import (  # noqa: E402
+    MediaStreamTrack,
+    RTCPeerConnection,
+    RTCRtpSender,
+    RTCSessionDescription,
+)
+
+COLS, ROWS, CHECK = 16, 6, 0xA5A5
+FPS = 30
+
+
+def arg(name, default=None):
+    if name in sys.argv:
+        return sys.argv[sys.argv.index(name) + 1]
+    return default
+
+
+def fill(buf, stride, x, y, w, h, rgb):
+    row = bytes(rgb) * w
+    for yy in range(y, y + h):
+        o = yy * stride + x * 3
+        buf[o:o + w * 3] = row
+
+
+def draw_timecode(buf, stride, w, h, frame_no, ms):
+    """The block tests/webrtc/whep_viewer.py reads (README: the test pattern's timecode)."""
+    c = min(16, max(4, w // 40))
+    x0, y0 = w - 18 * c + c, h - 8 * c + c
+    fill(buf, stride, x0 - c, y0 - c, 18 * c, 8 * c, (255, 255, 255))
+    words = [frame_no & 0xFFFF, (frame_no >> 16) & 0xFFFF, ms & 0xFFFF, (ms >> 16) & 0xFFFF, (ms >> 32) & 0xFFFF]
+    check = CHECK
+    for x in words:
+        check ^= x
+    words.append(check)
+    for row, word in enumerate(words):
+        for col in range(COLS):
+            if not word & (0x8000 >> col):
+                fill(buf, stride, x0 + col * c, y0 + row * c, c, c, (0, 0, 0))
+
+
+class Pattern(MediaStreamTrack):
+    kind = "video"
+
+    def __init__(self, width, height):
+        super().__init__()
+        self.width, self.height = width, height
+        self.n = 0
+        self.start = None
+        self.sent = 0
+
+    async def recv(self):
+        if self.start is None:
+            self.start = time.time()
+        due = self.start + self.n / FPS
+        wait = due - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        frame = av.VideoFrame(self.width, self.height, "rgb24")
+        plane = frame.planes[0]
+        stride = plane.line_size
+        buf = bytearray([96]) * (stride * self.height)
+        # A moving bar, so that the encoder has motion to code.
+        x = (self.n * 8) % (self.width - 16)
+        fill(buf, stride, x, 0, 16, self.height, (200, 60, 60))
+        draw_timecode(buf, stride, self.width, self.height, self.n, int(time.time() * 1000))
+        plane.update(bytes(buf))
+        frame.pts = self.n * 3000
+        frame.time_base = fractions.Fraction(1, 90000)
+        self.n += 1
+        self.sent += 1
+        return frame
+
+
+class Tone(MediaStreamTrack):
+    """A 1 kHz beep of 100 ms at the start of every second, 20 ms frames, 48 kHz mono."""
+
+    kind = "audio"
+
+    def __init__(self):
+        super().__init__()
+        self.n = 0
+        self.start = None
+
+    async def recv(self):
+        if self.start is None:
+            self.start = time.time()
+        due = self.start + self.n * 0.02
+        wait = due - time.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        t0 = self.n * 960
+        if (self.n % 50) < 5:
+            samples = array.array("h", (int(math.sin(2 * math.pi * 1000 * (i + t0) / 48000) * 16000) for i in range(960)))
+        else:
+            samples = array.array("h", bytes(1920))
+        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
+        frame.planes[0].update(samples.tobytes())
+        frame.sample_rate = 48000
+        frame.pts = t0
+        frame.time_base = fractions.Fraction(1, 48000)
+        self.n += 1
+        return frame
+
+
+def request(method, url, body=None, headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+async def main():
+    url, seconds = sys.argv[1], float(sys.argv[2])
+    auth = {}
+    if arg("--basic"):
+        auth = {"Authorization": "Basic " + base64.b64encode(arg("--basic").encode()).decode()}
+    if arg("--bearer"):
+        auth = {"Authorization": "Bearer " + arg("--bearer")}
+    if "--takeover" in sys.argv:
+        url += "?takeover=1"
+    width, height = int(arg("--width", 640)), int(arg("--height", 360))
+    pc = RTCPeerConnection()
+    video = Pattern(width, height)
+    vt = pc.addTransceiver(video, direction="sendonly")
+    h264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType.lower() == "video/h264"]
+    vt.setCodecPreferences(h264)
+    pc.addTransceiver(Tone(), direction="sendonly")
+    await pc.setLocalDescription(await pc.createOffer())
+    t0 = time.time()
+    status, headers, body = await asyncio.to_thread(
+        request, "POST", url, pc.localDescription.sdp.encode(), {"Content-Type": "application/sdp", **auth}
+    )
+    headers = {k.lower(): v for k, v in headers.items()}
+    out = {"postStatus": status, "contentType": headers.get("content-type"), "location": headers.get("location")}
+    if status != 201:
+        out["error"] = body.decode(errors="replace")
+        await pc.close()
+        print(json.dumps(out))
+        return
+    answer = body.decode()
+    out["answerCodecs"] = sorted({l.split(" ", 1)[1].split("/")[0] for l in answer.splitlines() if l.startswith("a=rtpmap:")})
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+    while pc.connectionState != "connected" and time.time() - t0 < 10:
+        await asyncio.sleep(0.01)
+    out["connectedMs"] = round((time.time() - t0) * 1000)
+    out["connected"] = pc.connectionState == "connected"
+    end = time.time() + seconds
+    while time.time() < end and pc.connectionState == "connected":
+        await asyncio.sleep(0.05)
+    out["framesSent"] = video.sent
+    out["stateAtEnd"] = pc.connectionState
+    if "--no-delete" not in sys.argv:
+        base = url.split("/live/")[0]
+        out["deleteStatus"], _, _ = await asyncio.to_thread(request, "DELETE", base + (out["location"] or ""), None, auth)
+    await pc.close()
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
