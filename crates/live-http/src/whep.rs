@@ -731,6 +731,7 @@ fn preflight(allow: &'static str, accept_post: bool) -> Response {
 /// The WHEP routes, for the server's route table.
 pub fn routes(whep: &Arc<Whep>, reg: &Arc<LiveRegistry>) -> Vec<(&'static str, MethodRouter)> {
     let endpoint = {
+        let links = whep.ice_links.clone();
         let (whep, reg) = (whep.clone(), reg.clone());
         post(
             move |Path(name): Path<String>, headers: HeaderMap, body: Body| {
@@ -738,10 +739,9 @@ pub fn routes(whep: &Arc<Whep>, reg: &Arc<LiveRegistry>) -> Vec<(&'static str, M
             },
         )
         .options({
-            let whep = whep.clone();
             move || async move {
                 let mut r = preflight("OPTIONS, POST", true);
-                for l in &whep.ice_links {
+                for l in &links {
                     r.headers_mut().append(header::LINK, l.clone());
                 }
                 r
