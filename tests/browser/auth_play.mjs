@@ -20,8 +20,9 @@ await run(async (page) => {
   await page.waitForFunction(() => { const v = document.getElementById('player'); return v.currentTime > 1 && v.videoWidth > 0; }, null, { timeout: 30_000 });
   const videoState = await page.evaluate(() => { const v = document.getElementById('player'); return { time: v.currentTime, width: v.videoWidth }; });
 
-  await page.goto(`${base}${live}`);
-  // The live page plays MSE over the WebSocket (which needs the session too), or MJPEG.
+  // MSE over the WebSocket (which needs the session too), forced: the default would try WebRTC
+  // first, whose ICE reaches beyond loopback outside a private namespace.
+  await page.goto(`${base}${live}?via=mse`);
   const livePlaying = () => {
     const v = document.getElementById('video');
     const img = [...document.images].some((i) => i.complete && i.naturalWidth > 0);

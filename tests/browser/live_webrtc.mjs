@@ -1,4 +1,4 @@
-// Usage: node live_webrtc.mjs URL-of-/live/NAME/?via=webrtc SECONDS
+// Usage: node live_webrtc.mjs URL-of-/live/NAME/[?via=webrtc] SECONDS
 // Plays the live page over WebRTC in Chromium and measures what a viewer gets: time to first
 // picture, frames presented per second, glass-to-glass latency (display time of each frame
 // minus the capture time in its timecode block), the beeps through Web Audio, the page's own
@@ -101,6 +101,7 @@ await run(async (page) => {
       quality: { total: q.totalVideoFrames, dropped: q.droppedVideoFrames },
       page: { transport: hsStats.transport, latencyMs: hsStats.latencyMs, width: hsStats.width, height: hsStats.height,
         reconnects: hsStats.reconnects, error: hsStats.error, readout: document.getElementById('stats').textContent,
+        tried: hsStats.tried, iceServers: hsStats.iceServers,
         pageLatencyP50: (() => { const s = [...hsStats.latencies].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : null; })() },
     };
   }, from);

@@ -1,6 +1,8 @@
-// The live viewer: MSE over a WebSocket (/live/NAME/ws) when the browser can play the stream's
-// codecs, MJPEG (stream.mjpg in an <img>) otherwise; ?via=mse|mjpeg forces one, ?via=hls plays
-// LL-HLS (hls-player.js).
+// The live viewer. By itself it tries WebRTC (webrtc.js, WHEP), then MSE over a WebSocket
+// (/live/NAME/ws), then LL-HLS (hls-player.js), then MJPEG (stream.mjpg in an <img>): a
+// transport that fails or shows no picture within its step's time hands over to the next one
+// (transports the browser lacks are skipped); once one has shown a picture it reconnects by
+// itself and stays. ?via=webrtc|mse|hls|mjpeg forces one. The readout names the transport.
 // Stays at the live edge (speeds up a little when behind, jumps when far behind), reconnects by
 // itself, and reads latency from each fragment's prft box (the capture wall-clock time) against
 // the server's clock, learnt by ping, so that a device with a wrong clock still reads true.
@@ -15,9 +17,17 @@
   // START_MS after opening, when the lag is the start's preroll), or outside the buffer, seek
   // to LAND behind the edge.
   const TARGET = 0.15, SPEED_UP = 0.22, JUMP = 0.6, LAND = 0.12, START_JUMP = 0.3, START_MS = 4000;
+  // The fallback chain, and how long each step may take to show its first picture (WebRTC:
+  // gathering, WHEP, ICE and a keyframe, well under a second on a LAN; HLS: a playlist and a
+  // part or two). MJPEG, the last, has no limit.
+  const CHAIN = ['webrtc', 'mse', 'hls', 'mjpeg'];
+  const STEP_MS = { webrtc: 6000, mse: 6000, hls: 10000 };
+  const forced = CHAIN.includes(via) ? via : null;
   const stats = window.hsStats = {
     transport: null, width: 0, height: 0, fps: 0, latencyMs: null, latencies: [],
     clockOffsetMs: null, reconnects: 0, jumps: 0, error: null, frames: 0, gaps: 0,
+    // Steps given up, in order: { transport, why }.
+    tried: [],
   };
   let viewers = null;
 
@@ -58,7 +68,7 @@
       stats.error = 'interrupted, reconnecting…'; readout();
       setTimeout(() => { img.src = 'stream.mjpg?r=' + (++mjpegRetry); }, 1000);
     };
-    img.onload = () => { stats.error = null; };
+    img.onload = () => { stats.error = null; stats.frames++; };
     readout();
     pollStatus();
   }
@@ -108,8 +118,9 @@
 
   function reconnect(why) {
     teardown();
+    if (!msePlayed() && fallBack('mse', why)) return;
     stats.reconnects++; stats.error = why; readout();
-    setTimeout(startMse, backoff);
+    setTimeout(() => { if (stats.transport === 'mse') startMse(); }, backoff);
     backoff = Math.min(backoff * 2, 5000);
   }
 
@@ -134,6 +145,7 @@
 
   function startMjpegOrFail(why) {
     teardown();
+    if (fallBack('mse', why)) return;
     if (via === 'mse') { stats.error = why; readout(); return; }
     startMjpeg(why);
   }
@@ -199,7 +211,10 @@
     if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: 'ping', t: Date.now() }));
   }
 
+  let mseFramesAtStart = 0;
+  const msePlayed = () => stats.frames > mseFramesAtStart;
   function startMse() {
+    if (stats.transport !== 'mse') mseFramesAtStart = stats.frames;
     stats.transport = 'mse';
     img.hidden = true; video.hidden = false;
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + location.pathname + 'ws';
@@ -269,18 +284,78 @@
   if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(onFrame);
 
   // ---- WebRTC (web/live/webrtc.js) ----
+  // Never connected: webrtc.js asks onFail whether to give up (true) or retry (forced).
   function startWebRTC() {
     img.hidden = true; video.hidden = false;
-    if (!window.hsWebRTC || !window.hsWebRTC.supported()) {
-      stats.error = 'this browser has no WebRTC; try ?via=mse'; readout(); return;
-    }
-    window.hsWebRTC.start({ video, stats, readout, play, onFail: () => false });
+    return window.hsWebRTC.start({ video, stats, readout, play, onFail: (why) => fallBack('webrtc', why) });
   }
 
-  if (via === 'hls') window.hsHlsPlayer.start({ video, stats, readout, play: () => play(), onFail: (why) => startMjpeg(why) });
-  else if (via === 'webrtc') startWebRTC();
-  else if (via === 'mjpeg' || (!MS && via !== 'mse')) startMjpeg();
-  else if (!MS) { stats.error = 'this browser has no Media Source Extensions; try ?via=mjpeg'; readout(); }
-  else startMse();
+  // ---- LL-HLS (web/live/hls-player.js) ----
+  function startHls() {
+    img.hidden = true;
+    return window.hsHlsPlayer.start({
+      video, stats, readout, play: () => play(),
+      // Cannot play HLS at all: the next step (forced: MJPEG, as before).
+      onFail: (why) => { if (!fallBack('hls', why)) startMjpeg(why); },
+      // A fatal error before any picture: give up on HLS unless it is forced.
+      onEarlyError: (why) => fallBack('hls', why),
+    });
+  }
+
+  // ---- The chain ----
+  const can = {
+    webrtc: () => !!(window.hsWebRTC && window.hsWebRTC.supported()),
+    mse: () => !!MS,
+    hls: () => !!MS || video.canPlayType('application/vnd.apple.mpegurl') !== '',
+    mjpeg: () => true,
+  };
+  let step = -1, stopCurrent = null, watchdog = null;
+
+  // `from` failed before showing a picture. Unless a transport is forced (or `from` is no
+  // longer the current one), stop it and start the next step; says whether it did.
+  function fallBack(from, why) {
+    if (forced || stats.transport !== from) return false;
+    clearTimeout(watchdog);
+    const stop = stopCurrent; stopCurrent = null;
+    if (stop) { try { stop(); } catch (e) { /* already down */ } }
+    stats.tried.push({ transport: from, why });
+    nextStep(`${from.toUpperCase()}: ${why}`);
+    return true;
+  }
+
+  function nextStep(why) {
+    do step++; while (step < CHAIN.length - 1 && !can[CHAIN[step]]());
+    begin(CHAIN[Math.min(step, CHAIN.length - 1)], why);
+  }
+
+  function begin(t, why) {
+    stats.transport = t; stats.error = why || null;
+    stats.width = stats.height = 0; stats.fps = 0; stats.latencyMs = null;
+    readout();
+    const before = stats.frames;
+    if (!forced && STEP_MS[t]) {
+      watchdog = setTimeout(() => {
+        if (stats.frames === before) fallBack(t, `no picture in ${STEP_MS[t] / 1000} s`);
+      }, STEP_MS[t]);
+    }
+    if (t === 'webrtc') {
+      if (!can.webrtc()) { stats.error = 'this browser has no WebRTC; try ?via=mse'; readout(); return; }
+      const h = startWebRTC();
+      stopCurrent = () => h.stop();
+    } else if (t === 'mse') {
+      if (!MS) { stats.error = 'this browser has no Media Source Extensions; try ?via=mjpeg'; readout(); return; }
+      stats.transport = null; // startMse marks the start of its own step
+      startMse();
+      stopCurrent = () => { stats.transport = null; teardown(); };
+    } else if (t === 'hls') {
+      const h = startHls();
+      stopCurrent = () => h.stop();
+    } else {
+      startMjpeg(why);
+    }
+  }
+
+  if (forced) begin(forced);
+  else nextStep();
   pollStatus();
 })();

@@ -3,7 +3,7 @@
 // <video>, reads latency per frame (requestVideoFrameCallback's captureTime, which Chromium
 // derives from the server's RTCP sender reports, against the frame's display time), reconnects
 // by itself and DELETEs its session when the page goes away.
-// live.js starts it (`window.hsWebRTC.start`) for ?via=webrtc.
+// live.js starts it (`window.hsWebRTC.start`) first in its chain, or for ?via=webrtc.
 (() => {
   'use strict';
   const GATHER_MS = 2000; // longest wait for our own ICE candidates before sending the offer
@@ -18,12 +18,34 @@
     });
   }
 
+  // STUN/TURN servers from the endpoint's OPTIONS (`--ice-server`; WHEP §4.6 `Link:
+  // <URL>; rel="ice-server"; username="..."; credential="..."`). None on a LAN.
+  async function iceServers() {
+    try {
+      const r = await fetch('whep', { method: 'OPTIONS', credentials: 'same-origin' });
+      return r.ok ? parseLinks(r.headers.get('Link') || '') : [];
+    } catch (e) { return []; }
+  }
+  function parseLinks(v) {
+    const out = [];
+    for (const m of v.matchAll(/<([^>]*)>([^,]*)/g)) {
+      const p = {};
+      for (const q of m[2].matchAll(/;\s*([\w-]+)="([^"]*)"/g)) p[q[1].toLowerCase()] = q[2];
+      if (p.rel !== 'ice-server') continue;
+      const s = { urls: m[1] };
+      if (p.username != null) { s.username = p.username; s.credential = p.credential || ''; }
+      out.push(s);
+    }
+    return out;
+  }
+
   // ctx: { video, stats, readout(), play(), onFail(why) } from live.js.
   function start(ctx) {
     const { video, stats } = ctx;
     let pc = null, resource = null, backoff = 500, connectedOnce = false, closed = false;
     let epochMs = null, offsetMs = 0;
     stats.transport = 'webrtc';
+    const servers = iceServers();
 
     function release() {
       if (resource) { fetch(resource, { method: 'DELETE', keepalive: true }).catch(() => {}); resource = null; }
@@ -41,7 +63,10 @@
     }
 
     async function connect() {
-      pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      const ice = await servers;
+      if (closed) return;
+      stats.iceServers = ice.map((s) => s.urls);
+      pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', iceServers: ice });
       const mine = pc;
       pc.addTransceiver('video', { direction: 'recvonly' });
       pc.addTransceiver('audio', { direction: 'recvonly' });
@@ -93,6 +118,7 @@
     // 2^32 period nearest to now; the clock offset comes from X-Server-Time-Ms.
     const WRAP_MS = 4294967296 / 90;
     function onFrame(now, meta) {
+      if (closed) return;
       if (stats.transport === 'webrtc' && meta && meta.rtpTimestamp != null && epochMs != null) {
         const shown = performance.timeOrigin + (meta.expectedDisplayTime || now) + offsetMs;
         let captured = epochMs + meta.rtpTimestamp / 90;
@@ -108,8 +134,9 @@
 
     window.addEventListener('pagehide', () => { closed = true; release(); });
     connect();
-    return { stop() { closed = true; release(); } };
+    // The page moves on to another transport: the element is its again.
+    return { stop() { closed = true; release(); if (video.srcObject) video.srcObject = null; } };
   }
 
-  window.hsWebRTC = { supported: () => typeof RTCPeerConnection === 'function', start };
+  window.hsWebRTC = { supported: () => typeof RTCPeerConnection === 'function', start, parseLinks };
 })();

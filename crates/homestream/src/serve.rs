@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// WebRTC viewers beyond the LAN (repeatable)
     #[arg(long = "public-ip", value_name = "ADDR")]
     pub public_ip: Vec<IpAddr>,
+    /// A STUN or TURN server for viewers' browsers, for WebRTC beyond the LAN (behind NAT or a
+    /// firewall; a LAN needs none): stun:HOST[:PORT] or turn:USER:PASSWORD@HOST[:PORT]
+    /// (repeatable)
+    #[arg(long = "ice-server", value_name = "URL")]
+    pub ice_server: Vec<homestream_live_http::ice_server::IceServer>,
 }
 
 impl ServeArgs {
@@ -74,6 +79,7 @@ impl ServeArgs {
             no_sendfile: false,
             webrtc_port: None,
             public_ip: Vec::new(),
+            ice_server: Vec::new(),
         }
     }
 }
@@ -103,6 +109,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             port: args.webrtc_port,
             addrs: None,
             public_ips: args.public_ip,
+            ice_servers: args.ice_server,
         },
     };
     let server = homestream_server::start(config).await?;

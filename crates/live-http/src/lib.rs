@@ -7,6 +7,7 @@
 //! (WebRTC). New outputs go beside them.
 
 pub mod hls;
+pub mod ice_server;
 pub mod mjpeg;
 pub mod page;
 pub mod query;

@@ -5,7 +5,8 @@
 //!   candidate in it) and `Location: /live/NAME/whep/ID` (WHEP §4.2).
 //! - `DELETE` on that URL ends the session (§4.3); `PATCH` is `405` (no trickle ICE: the
 //!   answer's candidates are complete, §4.4 allows that); `OPTIONS` on both answers CORS
-//!   preflights (§4.1), so players on other origins can use them.
+//!   preflights (§4.1), so players on other origins can use them; it and each `201` carry
+//!   the `--ice-server`s as `Link` headers (§4.6, [`crate::ice_server`]).
 //!
 //! One task owns the session table and a UDP port: one socket per local address, all on the
 //! same port (str0m must know which local address a datagram came to, and a wildcard socket
@@ -57,6 +58,8 @@ pub struct WhepConfig {
     /// Public addresses (a router forwarding the port), offered as server-reflexive
     /// candidates on top of the local ones.
     pub public_ips: Vec<IpAddr>,
+    /// STUN/TURN servers for players (`--ice-server`), told in `Link` headers.
+    pub ice_servers: Vec<crate::ice_server::IceServer>,
 }
 
 /// The counters `/api/status` shows.
@@ -107,6 +110,8 @@ pub struct Whep {
     pub local: Vec<SocketAddr>,
     task: tokio::task::JoinHandle<()>,
     readers: Vec<tokio::task::JoinHandle<()>>,
+    /// `Link: <URL>; rel="ice-server"` values, one per `--ice-server`.
+    ice_links: Vec<HeaderValue>,
 }
 
 impl std::fmt::Debug for Whep {
@@ -225,6 +230,7 @@ impl Whep {
             local,
             task,
             readers,
+            ice_links: config.ice_servers.iter().map(|s| s.link()).collect(),
         }))
     }
 
@@ -666,6 +672,9 @@ async fn offer(
                 HeaderValue::from(unix_ms(clock::wall_of(Duration::ZERO))),
             );
             h.insert(SERVER_RECEIVED, HeaderValue::from(received));
+            for l in &whep.ice_links {
+                h.append(header::LINK, l.clone());
+            }
             h.insert(
                 SERVER_TIME,
                 HeaderValue::from(unix_ms(std::time::SystemTime::now())),
@@ -725,13 +734,22 @@ fn preflight(allow: &'static str, accept_post: bool) -> Response {
 /// The WHEP routes, for the server's route table.
 pub fn routes(whep: &Arc<Whep>, reg: &Arc<LiveRegistry>) -> Vec<(&'static str, MethodRouter)> {
     let endpoint = {
+        let links = whep.ice_links.clone();
         let (whep, reg) = (whep.clone(), reg.clone());
         post(
             move |Path(name): Path<String>, headers: HeaderMap, body: Body| {
                 offer(whep, reg, name, headers, body)
             },
         )
-        .options(|| async { preflight("OPTIONS, POST", true) })
+        .options({
+            move || async move {
+                let mut r = preflight("OPTIONS, POST", true);
+                for l in &links {
+                    r.headers_mut().append(header::LINK, l.clone());
+                }
+                r
+            }
+        })
     };
     let session = {
         let whep = whep.clone();

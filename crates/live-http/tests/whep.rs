@@ -12,6 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 async fn serve(specs: &[&str]) -> (SocketAddr, Arc<LiveRegistry>, Arc<Whep>) {
+    serve_with(specs, WhepConfig::default()).await
+}
+
+async fn serve_with(
+    specs: &[&str],
+    config: WhepConfig,
+) -> (SocketAddr, Arc<LiveRegistry>, Arc<Whep>) {
     let specs: Vec<LiveSpec> = specs.iter().map(|s| s.parse().expect("spec")).collect();
     let reg = LiveRegistry::start_with(
         &specs,
@@ -22,7 +29,7 @@ async fn serve(specs: &[&str]) -> (SocketAddr, Arc<LiveRegistry>, Arc<Whep>) {
     .expect("registry");
     let whep = Whep::start(WhepConfig {
         addrs: Some(vec!["127.0.0.1".parse().unwrap()]),
-        ..WhepConfig::default()
+        ..config
     })
     .await
     .expect("UDP port");
@@ -296,6 +303,7 @@ async fn hostile_offers_get_a_4xx_with_a_reason_and_nothing_leaks() {
             .contains("POST")
     );
     assert_eq!(h["accept-post"], "application/sdp");
+    assert!(h.get("link").is_none(), "no --ice-server, no Link: {h:?}");
     // Nothing was made, nothing is held: no session, no viewer, no descriptor.
     assert_eq!(whep.status().totals.created, 0);
     assert_eq!(reg.stream("demo").unwrap().viewers().len(), 0);
@@ -319,4 +327,34 @@ async fn hostile_offers_get_a_4xx_with_a_reason_and_nothing_leaks() {
         "{text}"
     );
     assert_eq!(whep.status().sessions, 1);
+}
+
+/// `--ice-server`s reach players as WHEP's `Link: <URL>; rel="ice-server"` on `OPTIONS`
+/// (the live page reads them there before it makes its RTCPeerConnection).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ice_servers_are_link_headers_on_options() {
+    let config = WhepConfig {
+        ice_servers: vec![
+            "stun:stun.example.net:3478".parse().unwrap(),
+            "turn:alice:s3cret@turn.example.net?transport=tcp"
+                .parse()
+                .unwrap(),
+        ],
+        ..WhepConfig::default()
+    };
+    let (addr, _reg, _whep) = serve_with(&["demo=test:320x240@10"], config).await;
+    let (status, h, _) = reqwest_like(addr, "OPTIONS", "/live/demo/whep", None, vec![]).await;
+    assert_eq!(status, 204);
+    let links: Vec<&str> = h
+        .get_all("link")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(
+        links,
+        [
+            r#"<stun:stun.example.net:3478>; rel="ice-server""#,
+            r#"<turn:turn.example.net?transport=tcp>; rel="ice-server"; username="alice"; credential="s3cret"; credential-type="password""#,
+        ]
+    );
 }
