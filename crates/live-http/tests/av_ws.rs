@@ -107,7 +107,15 @@ async fn websocket_stream_is_cmaf_that_ffmpeg_reads_with_sound_in_sync() {
         "{skips} skips in {} frames",
         video.len()
     );
-    for w in audio.windows(2) {
+    // The first step may be short: ffprobe starts the track at the joined fragment's edit, a
+    // few ms into its first packet (seen: 16.9 and 18.2 ms, about 1 run in 3). Every later
+    // packet is 20 ms exactly.
+    let first = audio.get(1).zip(audio.first()).map(|(b, a)| b - a);
+    assert!(
+        first.is_none_or(|d| d > 0.0 && d < 0.0215),
+        "first audio step {first:?}"
+    );
+    for w in audio.windows(2).skip(1) {
         let d = w[1] - w[0];
         assert!((d - 0.02).abs() < 0.0015, "audio step {d} at {}", w[0]);
     }

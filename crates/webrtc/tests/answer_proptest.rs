@@ -1,6 +1,6 @@
 //! Property: whatever offer `check_offer` lets through, `Sessions::create` answers it or
 //! refuses it with an error, never panics; an answer is SDP whose candidates are the
-//! endpoint's, and names H.264 (Opus) exactly when the offer was counted as receiving it.
+//! endpoint's, and names H.264 (Opus) whenever the offer was counted as receiving it.
 //! Offers are a real Chromium offer with lines replaced, inserted or cut (as the fuzz target
 //! `fuzz/fuzz_targets/offer.rs` does with fuzzer bytes), so most cases reach the negotiation.
 
@@ -55,8 +55,11 @@ proptest! {
             let sdp = answer.to_sdp_string();
             prop_assert!(sdp.starts_with("v=0"), "{}", sdp);
             prop_assert!(sdp.contains("127.0.0.1 3478 typ host"), "{}", sdp);
-            prop_assert_eq!(sdp.contains("H264/90000"), h264, "{}", sdp);
-            prop_assert_eq!(sdp.to_ascii_lowercase().contains("opus/48000"), opus, "{}", sdp);
+            // Counted as receiving -> the answer names the codec. Not the reverse: a section the
+            // offer made `inactive`/`sendonly` is answered with its codecs listed and no media
+            // sent (found by this test: an inserted `a=sendonly` in the video section).
+            prop_assert!(!h264 || sdp.contains("H264/90000"), "{}", sdp);
+            prop_assert!(!opus || sdp.to_ascii_lowercase().contains("opus/48000"), "{}", sdp);
             prop_assert!(table.delete(&id));
         }
     }
