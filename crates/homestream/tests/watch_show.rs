@@ -23,6 +23,10 @@ const WH: usize = 600;
 
 struct Kill(Child);
 
+/// The tests with a window take turns: with two Xvfb servers started at once, a window of
+/// one test once failed to connect to its server ("Failed to open connection to X server").
+static ONE_WINDOW_TEST_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -127,6 +131,9 @@ fn watch_window(x: &Xvfb, url: &str, slow_ms: Option<u64>) -> Kill {
 
 #[test]
 fn the_window_shows_the_live_picture_and_a_slow_display_does_not_fall_behind() {
+    let _turn = ONE_WINDOW_TEST_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     let x = Xvfb::start();
     let port = free_port();
     let _server = Kill(
@@ -291,6 +298,9 @@ fn saved_jpegs(dir: &std::path::Path) -> Vec<Vec<u8>> {
 /// password and an untrusted certificate exit with watch's codes before any window opens.
 #[test]
 fn every_watch_option_applies_with_show_over_tls_and_a_login() {
+    let _turn = ONE_WINDOW_TEST_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
     let x = Xvfb::start();
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users.toml");
