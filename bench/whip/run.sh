@@ -23,8 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build -q -p homestream --bin homestream
-"$TARGET/debug/homestream" serve "$TMP" --bind 127.0.0.1 --port "$PORT" --live cam=publish \
+cargo build -q --release -p homestream --bin homestream
+"$TARGET/release/homestream" serve "$TMP" --bind 127.0.0.1 --port "$PORT" --live cam=publish \
   > "$TMP/server.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.2; done

@@ -1,12 +1,14 @@
 """A non-browser WHEP viewer (aiortc): pulls a homestream live stream over WebRTC and prints
 one JSON object with what it got, for the Rust test that ran it to assert on.
 
-Usage: python whep_viewer.py WHEP-URL SECONDS [--bearer TOKEN]
+Usage: python whep_viewer.py WHEP-URL SECONDS [--bearer TOKEN] [--timeline]
 
 POSTs a recvonly H.264 + Opus offer, checks 201 + Location, plays for SECONDS, decodes the
 test pattern's timecode block (README: "The test pattern's timecode") from every frame to read
 glass-to-glass latency (arrival of the decoded frame minus the capture time it carries), counts
 the beeps in the sound, then DELETEs the session and reports the status of that too.
+`--timeline` adds, per second of the measurement, how many frames carried a timecode and how
+many did not (a "no signal" picture has none), to follow a source that leaves and returns.
 ICE is held to loopback: tests never leave 127.0.0.1.
 """
 
@@ -92,6 +94,7 @@ async def main():
             tc = decode_timecode(bytes(plane), plane.line_size, frame.width, frame.height)
             if tc is None:
                 video["undecoded"] += 1
+                video.setdefault("undecodedAt", []).append(now_ms)
             else:
                 video["frames"].append({"frame": tc[0], "latency": now_ms - tc[1], "at": now_ms})
 
@@ -179,6 +182,14 @@ async def main():
         "maxLevel": max(levels) if levels else 0,
         "measuredSecs": (time.time() * 1000 - start_ms) / 1000,
     })
+    if "--timeline" in sys.argv:
+        secs = int(seconds + 0.999)
+        line = [[i, 0, 0] for i in range(secs)]
+        for at, col in [(f["at"], 1) for f in frames] + [(t, 2) for t in video.get("undecodedAt", [])]:
+            i = int((at - start_ms) / 1000)
+            if 0 <= i < secs:
+                line[i][col] += 1
+        out["timeline"] = line
     print(json.dumps(out))
 
 

@@ -3,13 +3,20 @@
 one JSON object with what happened, for the Rust test that ran it to assert on.
 
 Usage: python whip_publisher.py WHIP-URL SECONDS [--basic USER:PASS] [--bearer TOKEN]
-                                [--takeover] [--width W --height H] [--no-delete]
+                                [--takeover] [--width W --height H] [--no-delete] [--garbage]
 
 POSTs a sendonly H.264 + Opus offer (H.264 forced with setCodecPreferences), checks 201 +
 Location, sends for SECONDS (each frame carries its capture time in Unix ms, the same block the
 server's own test pattern draws, so a viewer reads glass-to-glass latency from its pixels),
 then DELETEs the session. A refused POST prints its status and body and exits 0: refusals are
 what some tests expect. ICE is held to loopback: tests never leave 127.0.0.1.
+
+`--garbage` makes it a hostile publisher inside its established session (SRTP-protected, so it
+reaches the server's depacketizer): every fifth video frame after the first second carries
+forged RTP payloads (a NAL unit with the forbidden bit, a reserved type, an SPS of random
+bytes, a cut FU-A, an FU-A start never ended, a STAP-A whose length overruns), and every tenth
+RTP packet is sent a second time with a payload type that was never negotiated, plus packets
+of an SSRC nobody announced. `forged` in the JSON counts what was sent.
 """
 
 import array
@@ -37,6 +44,59 @@ from aiortc import (  # noqa: E402
 
 COLS, ROWS, CHECK = 16, 6, 0xA5A5
 FPS = 30
+FORGED = {"payloads": 0, "wrongPt": 0, "strangerSsrc": 0}
+
+
+def forge():
+    """Patches aiortc's sender (see --garbage above)."""
+    import os
+    import struct
+
+    from aiortc import rtcdtlstransport, rtcrtpsender
+    from aiortc.rtp import is_rtcp
+
+    next_frame = rtcrtpsender.RTCRtpSender._next_encoded_frame
+    frames = {"n": 0}
+
+    async def forged_frame(self, codec):
+        enc = await next_frame(self, codec)
+        if enc is None or self.kind != "video":
+            return enc
+        frames["n"] += 1
+        if frames["n"] > FPS and frames["n"] % 5 == 0:
+            junk = [
+                bytes([0xE5]) + os.urandom(40),
+                bytes([0x1E]) + os.urandom(40),
+                bytes([0x67]) + os.urandom(6),
+                bytes([0x7C]),
+                bytes([0x7C, 0x85]) + os.urandom(30),
+                bytes([0x78, 0xFF, 0xFF, 0x65, 1, 2]),
+            ]
+            FORGED["payloads"] += len(junk)
+            enc.payloads[-1:-1] = junk
+        return enc
+
+    rtcrtpsender.RTCRtpSender._next_encoded_frame = forged_frame
+    send_rtp = rtcdtlstransport.RTCDtlsTransport._send_rtp
+    packets = {"n": 0}
+
+    async def forged_send(self, data):
+        await send_rtp(self, data)
+        if is_rtcp(data) or len(data) <= 12:
+            return
+        packets["n"] += 1
+        if packets["n"] % 10 == 0:
+            # 50: never negotiated, and with the marker bit still outside RTCP's 192-223.
+            wrong = bytearray(data)
+            wrong[1] = (wrong[1] & 0x80) | 50
+            await send_rtp(self, bytes(wrong))
+            FORGED["wrongPt"] += 1
+            stranger = bytearray(data)
+            stranger[8:12] = struct.pack("!I", 0x0BADF00D)
+            await send_rtp(self, bytes(stranger))
+            FORGED["strangerSsrc"] += 1
+
+    rtcdtlstransport.RTCDtlsTransport._send_rtp = forged_send
 
 
 def arg(name, default=None):
@@ -151,6 +211,8 @@ async def main():
     if "--takeover" in sys.argv:
         url += "?takeover=1"
     width, height = int(arg("--width", 640)), int(arg("--height", 360))
+    if "--garbage" in sys.argv:
+        forge()
     pc = RTCPeerConnection()
     video = Pattern(width, height)
     vt = pc.addTransceiver(video, direction="sendonly")
@@ -181,6 +243,8 @@ async def main():
         await asyncio.sleep(0.05)
     out["framesSent"] = video.sent
     out["stateAtEnd"] = pc.connectionState
+    if "--garbage" in sys.argv:
+        out["forged"] = FORGED
     if "--no-delete" not in sys.argv:
         base = url.split("/live/")[0]
         out["deleteStatus"], _, _ = await asyncio.to_thread(request, "DELETE", base + (out["location"] or ""), None, auth)

@@ -381,3 +381,185 @@ async fn refusals_have_reasons_and_leave_viewers_alone() {
     let v = whep_viewer(&format!("http://{}/live/t/whep", s.addr), 1.0, &s.token).await;
     assert!(v["frames"].as_u64().unwrap() >= 8, "{v}");
 }
+
+/// The MSE viewer's fragments, each with the time it arrived.
+async fn mse_fragments(
+    addr: SocketAddr,
+    secs: f64,
+) -> (Vec<u8>, Vec<(std::time::Instant, Vec<u8>)>) {
+    let mut v = common::ws_reader::WsViewer::open_with_auth(addr, "cam", &basic_header())
+        .await
+        .expect("ws viewer");
+    let end = std::time::Instant::now() + Duration::from_secs_f64(secs);
+    let mut got = Vec::new();
+    while std::time::Instant::now() < end {
+        // The "no signal" picture comes once a second: a five-second silence is a stall.
+        match v.next_fragment(Duration::from_secs(5)).await {
+            Ok(Some(f)) => got.push((std::time::Instant::now(), f)),
+            other => panic!("the MSE viewer stalled or was dropped: {other:?}"),
+        }
+    }
+    (v.init.clone(), got)
+}
+
+/// `(frames decoded, "WxH")` of an fMP4 recording, by ffprobe.
+fn probe_frames(bytes: &[u8]) -> (u64, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rec.mp4");
+    std::fs::write(&file, bytes).unwrap();
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=nb_read_frames,width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&file)
+        .output()
+        .expect("ffprobe");
+    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let parts: Vec<&str> = text.split(',').collect();
+    let n = parts.get(2).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (
+        n,
+        parts.iter().take(2).copied().collect::<Vec<_>>().join("x"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_publisher_that_vanishes_is_reaped_and_viewers_pick_up_the_next() {
+    let _one = SERIAL.lock().await;
+    let s = serve(&["cam=publish"]).await;
+    let base = format!("http://{}", s.addr);
+    let whip_url = format!("{base}/live/cam/whip");
+    let b = basic();
+    // The first publisher never says goodbye: it is killed (SIGKILL), no DELETE, no DTLS close.
+    let mut first = tokio::process::Command::new(python())
+        .arg(script("whip_publisher.py"))
+        .args([&whip_url, "120", "--basic", &b, "--no-delete"])
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python runs");
+    assert!(
+        wait_live(&s.reg, "cam", Duration::from_secs(15)).await,
+        "the first publisher's video reached the stream"
+    );
+    const WATCH: f64 = 26.0;
+    let whep = tokio::spawn({
+        let (url, token) = (format!("{base}/live/cam/whep"), s.token.clone());
+        async move {
+            let mut cmd = tokio::process::Command::new(python());
+            cmd.arg(script("whep_viewer.py"))
+                .args([&url, &WATCH.to_string(), "--bearer", &token, "--timeline"])
+                .kill_on_drop(true);
+            run_json(cmd, WATCH + 40.0).await
+        }
+    });
+    let mse = tokio::spawn(mse_fragments(s.addr, WATCH));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    first.start_kill().expect("kill");
+    let _ = first.wait().await;
+    let killed = std::time::Instant::now();
+    let stream = s.reg.stream("cam").unwrap().clone();
+    // The picture is "no signal" within the live window; the session is reaped by its timeout.
+    let mut reaped = None;
+    while killed.elapsed() < Duration::from_secs(25) {
+        if s.whip.status().sessions == 0 {
+            reaped = Some(killed.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!stream.publisher_live(std::time::Instant::now()));
+    let reaped = reaped.expect("the vanished publisher's session was reaped within 25 s");
+    eprintln!(
+        "vanished publisher reaped {:.1} s after the kill",
+        reaped.as_secs_f64()
+    );
+    // A new publisher is accepted (no takeover needed) and the same viewers get its picture.
+    let second = publisher(&whip_url, 12.0, &["--basic", &b]);
+    assert!(wait_live(&s.reg, "cam", Duration::from_secs(15)).await);
+    let back = std::time::Instant::now();
+    let whep = whep.await.unwrap();
+    assert_eq!(whep["postStatus"], 201, "{whep}");
+    let line: Vec<(u64, u64)> = whep["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .map(|b| (b[1].as_u64().unwrap(), b[2].as_u64().unwrap()))
+        .collect();
+    eprintln!("WHEP viewer, per second (timecoded, no signal): {line:?}");
+    assert!(line[0].0 >= 15, "the first publisher's picture: {line:?}");
+    let gap = line
+        .iter()
+        .position(|&(tc, ns)| tc == 0 && ns > 0)
+        .unwrap_or_else(|| panic!("no second of \"no signal\" only: {line:?}"));
+    let after = line[gap..]
+        .iter()
+        .rposition(|&(tc, _)| tc >= 15)
+        .unwrap_or_else(|| panic!("the second publisher's picture never came: {line:?}"));
+    assert!(after > 0 && gap + after + 1 >= line.len() - 1, "{line:?}");
+
+    let (init, frags) = mse.await.unwrap();
+    let late: Vec<u8> = init
+        .iter()
+        .copied()
+        .chain(
+            frags
+                .iter()
+                .filter(|(t, _)| *t > back)
+                .flat_map(|(_, f)| f.iter().copied()),
+        )
+        .collect();
+    let (frames, size) = probe_frames(&late);
+    eprintln!("MSE viewer after the return: {frames} frames of {size}");
+    assert_eq!(size, "640x360");
+    assert!(frames >= 30, "{frames} frames after the publisher returned");
+    let second = second.await.unwrap();
+    assert_eq!(second["postStatus"], 201, "{second}");
+    assert_eq!(second["deleteStatus"], 200, "{second}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_rtp_inside_a_publish_session_leaves_viewers_alone() {
+    let _one = SERIAL.lock().await;
+    let s = serve(&["cam=publish", "t=test:320x240@15"]).await;
+    let base = format!("http://{}", s.addr);
+    let b = basic();
+    let hostile = publisher(
+        &format!("{base}/live/cam/whip"),
+        9.0,
+        &["--basic", &b, "--garbage"],
+    );
+    assert!(wait_live(&s.reg, "cam", Duration::from_secs(15)).await);
+    let whep = whep_viewer(&format!("{base}/live/cam/whep"), 4.0, &s.token).await;
+    eprintln!("viewer of a hostile publisher: {whep}");
+    assert_eq!(whep["postStatus"], 201, "{whep}");
+    assert!(whep["frames"].as_u64().unwrap() >= 80, "{whep}");
+    assert!(whep["fps"].as_f64().unwrap() > 20.0, "{whep}");
+    assert_eq!(whep["backwards"], 0, "{whep}");
+    assert!(whep["latencyP95"].as_f64().unwrap() < 400.0, "{whep}");
+    let other = whep_viewer(&format!("{base}/live/t/whep"), 1.0, &s.token).await;
+    assert!(other["frames"].as_u64().unwrap() >= 8, "{other}");
+    let hostile = hostile.await.unwrap();
+    eprintln!("hostile publisher: {hostile}");
+    assert_eq!(hostile["postStatus"], 201, "{hostile}");
+    assert_eq!(hostile["stateAtEnd"], "connected", "{hostile}");
+    assert!(
+        hostile["forged"]["payloads"].as_u64().unwrap() >= 200,
+        "{hostile}"
+    );
+    assert!(
+        hostile["forged"]["wrongPt"].as_u64().unwrap() >= 50,
+        "{hostile}"
+    );
+    assert_eq!(hostile["deleteStatus"], 200, "{hostile}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(s.whip.status().sessions, 0, "{:?}", s.whip.status());
+}

@@ -104,21 +104,63 @@ const NAL_IDR: u8 = 5;
 const NAL_SPS: u8 = 7;
 const NAL_PPS: u8 = 8;
 
-/// `(has IDR, has SPS, the SPS+PPS NALs with start codes)` of an access unit.
-fn scan_access_unit(au: &[u8]) -> (bool, bool, Vec<u8>) {
-    let (mut idr, mut sps, mut sets) = (false, false, Vec::new());
+/// The last NAL unit type a browser, OBS or GStreamer sends in plain H.264 (12, filler data);
+/// 13 and up are extensions (SVC, MVC, 3D) or reserved and unspecified values (Table 7-1).
+const NAL_LAST_PLAIN: u8 = 12;
+
+/// What [`scan_access_unit`] found in an access unit.
+struct Scanned {
+    idr: bool,
+    sps: bool,
+    /// At least one coded slice (types 1 to 5).
+    slice: bool,
+    /// The SPS+PPS NALs, with start codes.
+    sets: Vec<u8>,
+    /// The unit without the NAL units that were dropped, when any were.
+    cleaned: Option<Vec<u8>>,
+}
+
+/// Scans a publisher's access unit and drops what no decoder should be given: NAL units with
+/// the forbidden bit set (§7.4.1), types past [`NAL_LAST_PLAIN`] (a publisher's RTP is
+/// depacketized as sent, so a malformed or forged one arrives here as it came), and an SPS that
+/// does not parse (it would replace the good one the stream holds).
+fn scan_access_unit(au: &[u8]) -> Scanned {
+    let mut s = Scanned {
+        idr: false,
+        sps: false,
+        slice: false,
+        sets: Vec::new(),
+        cleaned: None,
+    };
+    let mut kept = Vec::with_capacity(au.len());
+    let mut dropped = false;
     for nal in homestream_codec::h264::split_annexb(au) {
-        match homestream_codec::h264::nal_unit_type(nal) {
-            Some(NAL_IDR) => idr = true,
-            Some(t @ (NAL_SPS | NAL_PPS)) => {
-                sps |= t == NAL_SPS;
-                sets.extend_from_slice(&[0, 0, 0, 1]);
-                sets.extend_from_slice(nal);
+        let forbidden = nal.first().is_some_and(|b| b & 0x80 != 0);
+        let t = homestream_codec::h264::nal_unit_type(nal).unwrap_or(0);
+        let ok = !forbidden
+            && (1..=NAL_LAST_PLAIN).contains(&t)
+            && (t != NAL_SPS || homestream_cmaf::h264::Sps::parse(nal).is_ok());
+        if !ok {
+            dropped = true;
+            continue;
+        }
+        kept.extend_from_slice(&[0, 0, 0, 1]);
+        kept.extend_from_slice(nal);
+        match t {
+            NAL_IDR => s.idr = true,
+            NAL_SPS | NAL_PPS => {
+                s.sps |= t == NAL_SPS;
+                s.sets.extend_from_slice(&[0, 0, 0, 1]);
+                s.sets.extend_from_slice(nal);
             }
             _ => {}
         }
+        s.slice |= (1..=NAL_IDR).contains(&t);
     }
-    (idr, sps, sets)
+    if dropped {
+        s.cleaned = Some(kept);
+    }
+    s
 }
 
 impl Stream {
@@ -192,8 +234,17 @@ impl Stream {
     /// One access unit from publisher `id`, received at `now`. Returns `false` when the unit
     /// was dropped (not the current publisher, waiting for a keyframe): the caller then asks
     /// the publisher for one.
-    pub fn publish_video(&self, id: u64, au: Bytes, contiguous: bool, now: Instant) -> bool {
-        let (idr, has_sps, sets) = scan_access_unit(&au);
+    pub fn publish_video(&self, id: u64, mut au: Bytes, contiguous: bool, now: Instant) -> bool {
+        let scanned = scan_access_unit(&au);
+        let (idr, has_sps, sets) = (scanned.idr, scanned.sps, scanned.sets);
+        if let Some(cleaned) = scanned.cleaned {
+            tracing::debug!(stream = %self.name, "published unit: malformed NAL units dropped");
+            if !scanned.slice {
+                // Nothing but garbage: no picture was lost, so no keyframe is needed either.
+                return lock(&self.publisher).as_ref().is_some_and(|s| s.id == id);
+            }
+            au = Bytes::from(cleaned);
+        }
         let au = {
             let mut slot = lock(&self.publisher);
             let Some(s) = slot.as_mut().filter(|s| s.id == id) else {
@@ -362,7 +413,10 @@ mod tests {
         .unwrap()
     }
 
-    const SPS: &[u8] = &[0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xda, 0x01];
+    /// Baseline 3.1, 640x360 (40x23 macroblocks, 8 rows cropped): one that parses.
+    const SPS: &[u8] = &[
+        0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xda, 0x02, 0x80, 0xbf, 0xe5, 0x40,
+    ];
     const PPS: &[u8] = &[0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80];
     const IDR: &[u8] = &[0, 0, 0, 1, 0x65, 0x88, 0x84, 0x00];
     const DELTA: &[u8] = &[0, 0, 0, 1, 0x41, 0x9a, 0x02, 0x00];
@@ -435,5 +489,35 @@ mod tests {
         assert!(s.publish_audio(c.id, Bytes::from_static(&[31 << 3, 1, 2]), t0));
         assert!(!s.publish_audio(c.id, Bytes::new(), t0));
         assert!(!s.publish_audio(c.id + 1, Bytes::from_static(&[31 << 3, 1, 2]), t0));
+    }
+
+    #[test]
+    fn malformed_nal_units_never_reach_viewers() {
+        let s = stream("publish");
+        let t0 = Instant::now();
+        let c = s.claim_publisher("alice", false, t0).unwrap();
+        assert!(s.publish_video(c.id, Bytes::from([SPS, PPS, IDR].concat()), true, t0));
+        // Forged units among good ones: the forbidden bit, reserved and extension types, an
+        // SPS that does not parse, an empty NAL.
+        let forged: &[&[u8]] = &[
+            &[0, 0, 0, 1, 0xe5, 1, 2, 3],
+            &[0, 0, 0, 1, 0x1e, 9, 9],
+            &[0, 0, 0, 1, 0x14, 9, 9],
+            &[0, 0, 0, 1, 0x67, 0xff],
+            &[0, 0, 0, 1, 0x00],
+        ];
+        let au = Bytes::from([forged.concat(), DELTA.to_vec()].concat());
+        assert!(s.publish_video(c.id, au, true, t0));
+        // (The delta's trailing zero byte goes with the split: it is not part of the NAL.)
+        assert_eq!(&s.av.video.latest().unwrap().payload[..], &DELTA[..7]);
+        // Nothing but garbage: dropped, and the good parameter sets stay.
+        let seq = s.av.video.latest().unwrap().seq;
+        assert!(s.publish_video(c.id, Bytes::from(forged.concat()), true, t0));
+        assert_eq!(s.av.video.latest().unwrap().seq, seq, "nothing published");
+        assert!(s.publish_video(c.id, Bytes::from_static(IDR), true, t0));
+        assert_eq!(
+            &s.av.video.latest().unwrap().payload[..],
+            &[SPS, PPS, IDR].concat()[..]
+        );
     }
 }
