@@ -8,6 +8,8 @@
   const preview = $("preview"), go = $("go"), state = $("state"), stats = $("stats");
   const camSel = $("camera"), micSel = $("mic"), message = $("message");
   const whipUrl = new URL("whip", location.href.replace(/publish\/?(\?.*)?$/, "")).href;
+  const statusUrl = new URL("status.json", whipUrl).href;
+  let viewers = null;
   let stream = null, pc = null, resource = null, wanted = false, retry = 1000, timer = null;
   let lastBytes = 0, lastAt = 0;
 
@@ -158,9 +160,15 @@
       const kbps = lastAt ? ((r.bytesSent - lastBytes) * 8) / (r.timestamp - lastAt) : 0;
       lastBytes = r.bytesSent;
       lastAt = r.timestamp;
-      stats.textContent = `${r.frameWidth || "?"}×${r.frameHeight || "?"} · ${Math.round(r.framesPerSecond || 0)} fps · ${Math.round(kbps)} kbit/s`;
-      window.publishStats = { width: r.frameWidth, height: r.frameHeight, fps: r.framesPerSecond, kbps, framesSent: r.framesSent };
+      stats.textContent = `${r.frameWidth || "?"}×${r.frameHeight || "?"} · ${Math.round(r.framesPerSecond || 0)} fps · ${Math.round(kbps)} kbit/s` +
+        (viewers === null ? "" : ` · ${viewers} viewer${viewers === 1 ? "" : "s"}`);
+      window.publishStats = { width: r.frameWidth, height: r.frameHeight, fps: r.framesPerSecond, kbps, framesSent: r.framesSent, viewers };
     });
+    // Who watches: the stream's own status (every transport's viewers), read with the page's login.
+    try {
+      const res = await fetch(statusUrl, { cache: "no-store" });
+      if (res.ok) viewers = (await res.json()).viewers ?? null;
+    } catch (e) { /* the next tick tries again */ }
   }, 1000);
 
   openMedia().catch((e) => say("The camera could not be opened: " + e.message));

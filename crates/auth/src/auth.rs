@@ -72,8 +72,10 @@ pub enum Via {
     Session,
     /// HTTP Basic.
     Basic,
-    /// Bearer token.
+    /// Bearer token (a viewer's: it may watch, not publish).
     Token,
+    /// Bearer token with the publish scope (`token create --publish`).
+    PublishToken,
 }
 
 struct Loaded {
@@ -339,7 +341,18 @@ impl Auth {
 
     /// The user a bearer token acts as.
     pub fn token_user(&self, token: &str) -> std::result::Result<String, TokenRefusal> {
-        self.with_file(|f| tokens::verify(f, token, unix_now()).map(str::to_owned))
+        self.token_identity(token).map(|(user, _)| user)
+    }
+
+    /// The account a token acts as, and how: [`Via::PublishToken`] when it has the publish
+    /// scope, else [`Via::Token`].
+    pub fn token_identity(&self, token: &str) -> std::result::Result<(String, Via), TokenRefusal> {
+        self.with_file(|f| {
+            tokens::verify_scoped(f, token, unix_now()).map(|(user, publish)| {
+                let via = if publish { Via::PublishToken } else { Via::Token };
+                (user.to_owned(), via)
+            })
+        })
     }
 
     /// Number of sessions held (for `/api/status`).

@@ -79,6 +79,10 @@ pub enum TokenCommand {
         /// Lifetime: e.g. 12h, 30d, 2w, or `never`.
         #[arg(long, default_value = "30d", value_parser = parse_expires)]
         expires: Expires,
+        /// Also allow publishing to `publish` streams (WHIP: a camera app, OBS, a script).
+        /// Without it the token can only watch: hand those to players and viewers.
+        #[arg(long)]
+        publish: bool,
         #[command(flatten)]
         users: UsersFileArg,
     },
@@ -230,10 +234,11 @@ pub fn run_token_with(
         TokenCommand::Create {
             name,
             expires,
+            publish,
             users,
         } => {
             let mut file = UsersFile::load(&users.path)?;
-            let (rec, token) = tokens::create(&mut file, &name, expires.0, now)?;
+            let (rec, token) = tokens::create_scoped(&mut file, &name, expires.0, publish, now)?;
             file.save(&users.path)?;
             let until = rec.expires.map_or("never expires".to_owned(), |e| {
                 format!("expires {}", fmt_time(e))
@@ -272,10 +277,11 @@ pub fn run_token_with(
                 };
                 writeln!(
                     out,
-                    "{}\t{}\tcreated {}\texpires {exp}",
+                    "{}\t{}\tcreated {}\texpires {exp}\t{}",
                     t.id,
                     t.user,
-                    fmt_time(t.created)
+                    fmt_time(t.created),
+                    if t.publish { "watch, publish" } else { "watch" }
                 )?;
             }
         }
@@ -398,6 +404,23 @@ mod tests {
                 .unwrap()
                 .contains("(expired)")
         );
+        // A viewer's token cannot publish; one created with --publish can, and says so.
+        assert_eq!(tokens::verify_scoped(&file, &tok, 1_000), Ok(("alice", false)));
+        let out = token(
+            &["token", "create", "alice", "--publish", "--users", fs],
+            1_000,
+        )
+        .unwrap();
+        let publisher = out.lines().next().unwrap().to_owned();
+        let file = UsersFile::load(&f).unwrap();
+        assert_eq!(
+            tokens::verify_scoped(&file, &publisher, 1_000),
+            Ok(("alice", true))
+        );
+        let list = token(&["token", "list", "--users", fs], 1_000).unwrap();
+        assert!(list.contains("\twatch\n") && list.contains("watch, publish"), "{list}");
+        // The file of a token made before scopes existed still reads, as a viewer's.
+        assert!(!std::fs::read_to_string(&f).unwrap().contains("publish = false"));
         assert!(
             user(&["user", "list", "--users", fs], "")
                 .unwrap()

@@ -15,12 +15,23 @@ use crate::{Error, Result};
 
 const PREFIX: &str = "hst_";
 
-/// Creates a token for `user`, adds its record to `file` and returns the full token
-/// (the only time it exists outside the caller's hands).
+/// Creates a viewer's token for `user` (no publish scope); see [`create_scoped`].
 pub fn create(
     file: &mut UsersFile,
     user: &str,
     expires_in: Option<Duration>,
+    now_unix: u64,
+) -> Result<(TokenRecord, String)> {
+    create_scoped(file, user, expires_in, false, now_unix)
+}
+
+/// Creates a token for `user`, allowed to publish when `publish` is set, adds its record to
+/// `file` and returns the full token (the only time it exists outside the caller's hands).
+pub fn create_scoped(
+    file: &mut UsersFile,
+    user: &str,
+    expires_in: Option<Duration>,
+    publish: bool,
     now_unix: u64,
 ) -> Result<(TokenRecord, String)> {
     if file.user(user).is_none() {
@@ -39,6 +50,7 @@ pub fn create(
         sha256: hex::encode(Sha256::digest(secret.as_bytes())),
         created: now_unix,
         expires: expires_in.map(|d| now_unix.saturating_add(d.as_secs())),
+        publish,
     };
     file.tokens.push(record.clone());
     Ok((record, format!("{PREFIX}{id}_{secret}")))
@@ -75,6 +87,15 @@ pub fn verify<'a>(
     token: &str,
     now_unix: u64,
 ) -> std::result::Result<&'a str, TokenRefusal> {
+    verify_scoped(file, token, now_unix).map(|(user, _)| user)
+}
+
+/// [`verify`], with whether the token has the publish scope.
+pub fn verify_scoped<'a>(
+    file: &'a UsersFile,
+    token: &str,
+    now_unix: u64,
+) -> std::result::Result<(&'a str, bool), TokenRefusal> {
     let rest = token.strip_prefix(PREFIX).ok_or(TokenRefusal::Malformed)?;
     let (id, secret) = rest.split_once('_').ok_or(TokenRefusal::Malformed)?;
     let record = file
@@ -91,7 +112,7 @@ pub fn verify<'a>(
         return Err(TokenRefusal::Expired);
     }
     let user = file.user(&record.user).ok_or(TokenRefusal::NoUser)?;
-    Ok(&user.name)
+    Ok((&user.name, record.publish))
 }
 
 /// Parses `30d`, `12h`, `90m`, `45s`, `2w` or `never` (= `None`).

@@ -49,6 +49,11 @@ pub struct TokenRecord {
     /// Expiry, Unix seconds; `None` = never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<u64>,
+    /// The publish scope: the token may also publish to `publish` streams (WHIP), as its
+    /// account may. Off by default: tokens are what players and viewers are handed, and a
+    /// viewer's token must not be able to replace the picture. (`token create --publish`.)
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub publish: bool,
 }
 
 /// The whole users file.
@@ -192,6 +197,7 @@ mod tests {
             sha256: "ab".repeat(32),
             created: 5,
             expires: Some(10),
+            publish: false,
         });
         f
     }

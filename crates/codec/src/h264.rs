@@ -308,6 +308,69 @@ impl VideoEncoder for H264Encoder {
     }
 }
 
+/// Decodes H.264 (Annex B access units) to packed RGB with OpenH264: the one decode a stream fed
+/// with already-encoded video (a WHIP publisher) needs for its MJPEG viewers and snapshots.
+/// Feed every access unit from a keyframe on; a unit that fails to decode is reported and the
+/// next keyframe starts over.
+pub struct H264Decoder {
+    decoder: openh264::decoder::Decoder,
+    units: u64,
+}
+
+impl std::fmt::Debug for H264Decoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("H264Decoder")
+            .field("units", &self.units)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One decoded picture.
+#[derive(Debug, Clone)]
+pub struct DecodedRgb {
+    /// Packed RGB, `width * height * 3` bytes.
+    pub rgb: Vec<u8>,
+    /// Width in pixels.
+    pub width: u16,
+    /// Height in pixels.
+    pub height: u16,
+}
+
+impl H264Decoder {
+    /// A decoder (OpenH264 built from source, one thread).
+    pub fn new() -> Result<Self, CodecError> {
+        let decoder = openh264::decoder::Decoder::new().map_err(|e| CodecError::H264 {
+            frame: 0,
+            reason: format!("cannot create the decoder: {e}"),
+        })?;
+        Ok(H264Decoder { decoder, units: 0 })
+    }
+
+    /// Decodes one access unit: `Ok(None)` while it has no picture to show (parameter sets
+    /// alone, or a decoder that buffers).
+    pub fn decode(&mut self, au: &[u8]) -> Result<Option<DecodedRgb>, CodecError> {
+        self.units += 1;
+        let frame = self.units;
+        let yuv = self.decoder.decode(au).map_err(|e| CodecError::H264 {
+            frame,
+            reason: format!("cannot decode: {e}"),
+        })?;
+        let Some(yuv) = yuv else {
+            return Ok(None);
+        };
+        let (w, h) = yuv.dimensions();
+        let (Ok(width), Ok(height)) = (u16::try_from(w), u16::try_from(h)) else {
+            return Err(CodecError::H264 {
+                frame,
+                reason: format!("a {w}x{h} picture is larger than 65535 pixels a side"),
+            });
+        };
+        let mut rgb = vec![0u8; w * h * 3];
+        yuv.write_rgb8(&mut rgb);
+        Ok(Some(DecodedRgb { rgb, width, height }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,5 +429,28 @@ mod tests {
             err.to_string(),
             "frame is 32x32, the encoder was configured for 64x48"
         );
+    }
+
+    #[test]
+    fn decodes_what_the_encoder_made_and_survives_garbage() {
+        let mut enc = H264Encoder::new(H264Config::new(160, 96, 30)).unwrap();
+        let mut dec = H264Decoder::new().unwrap();
+        let mut pictures = 0;
+        for i in 0..3 {
+            let au = enc.encode(&I420::black(160, 96).unwrap(), i == 0).unwrap();
+            if let Some(p) = dec.decode(&au.annexb).unwrap() {
+                assert_eq!((p.width, p.height), (160, 96));
+                assert_eq!(p.rgb.len(), 160 * 96 * 3);
+                assert!(p.rgb.iter().all(|&v| v < 24), "black decodes as black");
+                pictures += 1;
+            }
+        }
+        assert!(pictures >= 2, "{pictures} pictures of 3 units");
+        // Garbage is an error or nothing, never a panic; the next keyframe decodes again.
+        let _ = dec.decode(&[0, 0, 0, 1, 0x65, 0xff, 0x00, 0x13, 0x37]);
+        let _ = dec.decode(&[1, 2, 3]);
+        let au = enc.encode(&I420::black(160, 96).unwrap(), true).unwrap();
+        let again = dec.decode(&au.annexb).unwrap();
+        assert!(again.is_some_and(|p| p.width == 160));
     }
 }

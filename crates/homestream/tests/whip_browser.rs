@@ -51,6 +51,14 @@ exit $rc"#;
         "the page lists the fake camera: {seen}"
     );
     assert_eq!(seen["publisher"]["state"], "live", "{seen}");
+    // The publish page shows who watches (the second browser).
+    assert_eq!(seen["publisher"]["stats"]["viewers"], 1, "{seen}");
+    assert!(
+        seen["publisher"]["readout"]
+            .as_str()
+            .is_some_and(|r| r.contains("1 viewer")),
+        "{seen}"
+    );
     assert_eq!(seen["viewer"]["transport"], "webrtc", "{seen}");
     assert!(seen["viewer"]["width"].as_u64().unwrap() > 0, "{seen}");
     let fps = seen["fps"].as_f64().unwrap();

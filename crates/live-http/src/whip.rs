@@ -7,9 +7,10 @@
 //! - `DELETE` on that URL ends publishing (§4.2); `PATCH` is `405` (no trickle ICE: the
 //!   answer's candidates are complete, §4.3.1 allows that); `OPTIONS` answers CORS preflight.
 //!
-//! Who may publish: a logged-in user (session cookie) or HTTP Basic credentials. API tokens
-//! (`Authorization: Bearer`) are what players and viewers are given, so a token cannot publish
-//! (403). On a server without accounts anyone on the network may publish.
+//! Who may publish: a logged-in user (session cookie), HTTP Basic credentials, or an API token
+//! created with the publish scope (`homestream token create NAME --publish`). Other tokens are
+//! what players and viewers are given, so they cannot publish (403). On a server without
+//! accounts anyone on the network may publish.
 //!
 //! One task owns the publishers and its own UDP port (one socket per local address, as for
 //! WHEP); datagrams come over a bounded channel (policy: drop newest when full). Each received
@@ -518,11 +519,13 @@ fn text(status: StatusCode, msg: impl Into<String>) -> Response {
     r
 }
 
-/// Who publishes, or why they may not: a session or Basic login may, a token may not.
-/// Why a token may not publish (the body of the 403).
-const NO_TOKENS: &str = "API tokens are for players and viewers and cannot publish; publish from the \
-             /live/NAME/publish page while logged in, or with the account's name and password \
-             (HTTP Basic)";
+/// Why a viewer's token may not publish (the body of the 403).
+const NO_TOKENS: &str = "this API token is a viewer's and cannot publish; create one that may with \
+             `homestream token create NAME --publish`, publish from the /live/NAME/publish page \
+             while logged in, or use the account's name and password (HTTP Basic)";
+
+/// Who publishes, or `None` when they may not: a session or Basic login may, and a token with
+/// the publish scope; a viewer's token may not.
 
 fn publisher_name(req: &Request) -> Option<String> {
     match req.extensions().get::<AuthUser>() {

@@ -26,6 +26,8 @@ struct Server {
     whip: Arc<Whip>,
     _whep: Arc<Whep>,
     token: String,
+    /// A token with the publish scope.
+    publish_token: String,
     _dir: tempfile::TempDir,
 }
 
@@ -72,6 +74,7 @@ async fn serve(specs: &[&str]) -> Server {
         whip,
         _whep: whep,
         token: users.valid,
+        publish_token: users.publisher,
         _dir: dir,
     }
 }
@@ -336,7 +339,7 @@ async fn refusals_have_reasons_and_leave_viewers_alone() {
     )
     .await;
     assert_eq!(st, 403, "{body}");
-    assert!(body.contains("tokens"), "{body}");
+    assert!(body.contains("token create NAME --publish"), "{body}");
     // Not a publish stream.
     let (st, body) = post(s.addr, "/live/t/whip", &auth, good.as_bytes()).await;
     assert_eq!(st, 403, "{body}");
@@ -562,4 +565,56 @@ async fn forged_rtp_inside_a_publish_session_leaves_viewers_alone() {
     assert_eq!(hostile["deleteStatus"], 200, "{hostile}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(s.whip.status().sessions, 0, "{:?}", s.whip.status());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mjpeg_viewers_and_snapshots_of_a_published_stream() {
+    let _one = SERIAL.lock().await;
+    let s = serve(&["cam=publish"]).await;
+    let auth = basic_header();
+    // Published with a token that has the publish scope (a viewer's token gets 403, above).
+    let publishing = publisher(
+        &format!("http://{}/live/cam/whip", s.addr),
+        8.0,
+        &["--bearer", &s.publish_token],
+    );
+    assert!(wait_live(&s.reg, "cam", Duration::from_secs(15)).await);
+    // The H.264 is decoded (once) only now that an MJPEG viewer asks.
+    let mut mjpeg = common::mjpeg_reader::MjpegStream::open_with_auth(
+        s.addr,
+        "/live/cam/stream.mjpg",
+        true,
+        &auth,
+    )
+    .await
+    .expect("MJPEG stream");
+    let first = mjpeg
+        .next_within(Duration::from_secs(5))
+        .await
+        .expect("a first picture");
+    let start = std::time::Instant::now();
+    let mut parts = vec![first];
+    while start.elapsed() < Duration::from_secs(3) {
+        parts.push(mjpeg.next_within(Duration::from_secs(2)).await.expect("part"));
+    }
+    let (mut sizes, mut timecoded) = (std::collections::BTreeSet::new(), 0);
+    for p in &parts {
+        let (w, h, rgb) = common::decode_rgb(p.data.as_deref().expect("kept"));
+        sizes.insert((w, h));
+        timecoded += usize::from(homestream_live::source::test_pattern::decode_timecode(&rgb, w, h).is_some());
+    }
+    eprintln!("MJPEG of a published stream: {} parts in ~3 s, sizes {sizes:?}, {timecoded} with the publisher's timecode", parts.len());
+    assert_eq!(sizes.into_iter().collect::<Vec<_>>(), [(640, 360)]);
+    assert!(parts.len() >= 45, "{} parts in 3 s", parts.len());
+    assert!(timecoded * 10 >= parts.len() * 9, "{timecoded} of {}", parts.len());
+    let (status, headers, body) =
+        common::mjpeg_reader::get_with_auth(s.addr, "/live/cam/snapshot.jpg", Some(&auth))
+            .await
+            .expect("snapshot");
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "image/jpeg");
+    let (w, h, _) = common::decode_rgb(&body);
+    assert_eq!((w, h), (640, 360));
+    drop(mjpeg);
+    assert_eq!(publishing.await.unwrap()["postStatus"], 201);
 }

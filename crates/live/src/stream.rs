@@ -113,6 +113,8 @@ pub struct Stream {
     pub(crate) health: Mutex<Health>,
     /// Who publishes to a `publish` stream ([`ingest`]).
     publisher: Mutex<Option<ingest::PublisherSlot>>,
+    /// A `publish` stream's decode for MJPEG viewers and snapshots, while it has any.
+    published_jpeg: Mutex<Option<ingest::JpegFeed>>,
 }
 
 impl std::fmt::Debug for Stream {
@@ -204,6 +206,7 @@ impl Stream {
                 audio_bytes_at_tick: 0,
             }),
             publisher: Mutex::new(None),
+            published_jpeg: Mutex::new(None),
         }))
     }
 

@@ -25,6 +25,8 @@ pub struct Users {
     pub revoked: String,
     /// A token that expired 90 seconds ago.
     pub expired: String,
+    /// A token with the publish scope, valid for an hour.
+    pub publisher: String,
 }
 
 /// Writes `dir/users.toml` with [`USER`] (password [`PASSWORD`], cheap hash) and a valid,
@@ -46,6 +48,8 @@ pub fn users_file(dir: &Path) -> Users {
     tokens::revoke(&mut f, &rec.id).unwrap();
     let (_, expired) =
         tokens::create(&mut f, USER, Some(Duration::from_secs(10)), now - 100).unwrap();
+    let (_, publisher) =
+        tokens::create_scoped(&mut f, USER, Some(Duration::from_secs(3600)), true, now).unwrap();
     let path = dir.join("users.toml");
     f.save(&path).unwrap();
     Users {
@@ -53,6 +57,7 @@ pub fn users_file(dir: &Path) -> Users {
         valid,
         revoked,
         expired,
+        publisher,
     }
 }
 

@@ -77,8 +77,8 @@ async fn identify(auth: &Auth, headers: &HeaderMap, ip: IpAddr) -> Identity {
     let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
     let rest = rest.trim();
     if scheme.eq_ignore_ascii_case("bearer") {
-        return match auth.token_user(rest) {
-            Ok(user) => Identity::User(user, Via::Token),
+        return match auth.token_identity(rest) {
+            Ok((user, via)) => Identity::User(user, via),
             Err(why) => {
                 tracing::warn!(%ip, ?why, "bearer token refused");
                 Identity::Refused("token refused")

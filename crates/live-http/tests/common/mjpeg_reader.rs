@@ -121,7 +121,16 @@ pub struct MjpegStream {
 
 /// GETs `path` from `addr` and returns the response status, headers and body bytes, whole.
 pub async fn get(addr: SocketAddr, path: &str) -> Result<(u16, hyper::HeaderMap, Vec<u8>), String> {
-    let (res, conn) = request(addr, path).await?;
+    get_with_auth(addr, path, None).await
+}
+
+/// [`get`] with an `Authorization` header.
+pub async fn get_with_auth(
+    addr: SocketAddr,
+    path: &str,
+    auth: Option<&str>,
+) -> Result<(u16, hyper::HeaderMap, Vec<u8>), String> {
+    let (res, conn) = request_with(addr, path, None, auth).await?;
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let body = res
@@ -140,11 +149,12 @@ type Opened = (
     tokio::task::JoinHandle<()>,
 );
 
-async fn request(addr: SocketAddr, path: &str) -> Result<Opened, String> {
-    request_with(addr, path, None).await
-}
-
-async fn request_with(addr: SocketAddr, path: &str, rcvbuf: Option<u32>) -> Result<Opened, String> {
+async fn request_with(
+    addr: SocketAddr,
+    path: &str,
+    rcvbuf: Option<u32>,
+    auth: Option<&str>,
+) -> Result<Opened, String> {
     let socket = if addr.is_ipv4() {
         tokio::net::TcpSocket::new_v4()
     } else {
@@ -165,8 +175,11 @@ async fn request_with(addr: SocketAddr, path: &str, rcvbuf: Option<u32>) -> Resu
     let conn = tokio::spawn(async move {
         let _ = conn.await;
     });
-    let req = hyper::Request::get(path)
-        .header("host", addr.to_string())
+    let mut req = hyper::Request::get(path).header("host", addr.to_string());
+    if let Some(a) = auth {
+        req = req.header("authorization", a);
+    }
+    let req = req
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
     let res = send.send_request(req).await.map_err(|e| e.to_string())?;
@@ -178,6 +191,17 @@ impl MjpegStream {
         Self::open_with(addr, path, keep, None).await
     }
 
+    /// Like `open`, behind a login (`Authorization` header).
+    pub async fn open_with_auth(
+        addr: SocketAddr,
+        path: &str,
+        keep: bool,
+        auth: &str,
+    ) -> Result<Self, String> {
+        let (res, conn) = request_with(addr, path, None, Some(auth)).await?;
+        Self::from_response(res, conn, keep)
+    }
+
     /// Like `open`, with a small receive buffer: a reader that is slow itself, not only its
     /// link (the kernel would otherwise absorb megabytes for it).
     pub async fn open_with(
@@ -186,7 +210,15 @@ impl MjpegStream {
         keep: bool,
         rcvbuf: Option<u32>,
     ) -> Result<Self, String> {
-        let (res, conn) = request_with(addr, path, rcvbuf).await?;
+        let (res, conn) = request_with(addr, path, rcvbuf, None).await?;
+        Self::from_response(res, conn, keep)
+    }
+
+    fn from_response(
+        res: hyper::Response<hyper::body::Incoming>,
+        conn: tokio::task::JoinHandle<()>,
+        keep: bool,
+    ) -> Result<Self, String> {
         if res.status() != 200 {
             return Err(format!("status {}", res.status()));
         }

@@ -8,6 +8,12 @@
 //! nobody publishes (or the publisher has gone quiet for [`LIVE_WINDOW`]), the stream's
 //! supervisor encodes the "no signal" picture once a second, as for a failed camera; the
 //! publisher's next keyframe takes the picture back.
+//!
+//! MJPEG viewers and snapshots need pictures, not H.264: while the stream's JPEG hub has
+//! consumers, the published access units also go (over a bounded channel, from a keyframe on)
+//! to one decode thread per stream, which decodes them once (OpenH264) and encodes each picture
+//! to JPEG once for the hub, as every other source's frames reach it. The thread ends when the
+//! hub has no consumer left.
 
 use super::{Stream, lock};
 use crate::clock;
@@ -31,6 +37,70 @@ const NOMINAL_FRAME: Duration = Duration::from_nanos(1_000_000_000 / 30);
 /// The decoder delay Opus encoders put first (libopus's 312 samples at 48 kHz; WebRTC peers
 /// do not signal it).
 pub const PUBLISHED_OPUS_PRE_SKIP: u16 = 312;
+
+/// Access units waiting for the decode thread; past this it has fallen behind, and starts
+/// again at the next keyframe.
+const DECODE_QUEUE: usize = 8;
+
+/// The sending end of a stream's decode thread ([`Stream::feed_jpeg`]); dropping it ends the
+/// thread.
+#[derive(Debug)]
+pub(crate) struct JpegFeed(std::sync::mpsc::SyncSender<(Bytes, clock::Stamp)>);
+
+/// Decodes published access units and puts each picture into the JPEG hub, until the feed is
+/// dropped.
+fn decode_published(
+    name: String,
+    hub: crate::hub::Hub,
+    units: std::sync::mpsc::Receiver<(Bytes, clock::Stamp)>,
+) {
+    let mut decoder = match homestream_codec::h264::H264Decoder::new() {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!(stream = %name, "no JPEG for MJPEG viewers: {e}");
+            return;
+        }
+    };
+    let mut last_error = None;
+    while let Ok((au, stamp)) = units.recv() {
+        let picture = match decoder.decode(&au) {
+            Ok(Some(p)) => p,
+            Ok(None) => continue,
+            Err(e) => {
+                let e = e.to_string();
+                if last_error.as_ref() != Some(&e) {
+                    tracing::debug!(stream = %name, "published unit not decoded: {e}");
+                    last_error = Some(e);
+                }
+                continue;
+            }
+        };
+        let jpeg = match test_pattern::encode_jpeg(
+            &picture.rgb,
+            picture.width,
+            picture.height,
+            test_pattern::JPEG_QUALITY,
+        ) {
+            Ok(j) => j,
+            Err(e) => {
+                tracing::debug!(stream = %name, "decoded picture not encoded: {e}");
+                continue;
+            }
+        };
+        hub.publish(MediaUnit {
+            seq: 0,
+            kind: MediaKind::Jpeg {
+                width: picture.width,
+                height: picture.height,
+            },
+            keyframe: true,
+            captured: stamp.wall,
+            pts: stamp.pts,
+            payload: jpeg,
+        });
+    }
+    tracing::debug!(stream = %name, "published-video decode ended (no MJPEG viewers)");
+}
 
 /// Who publishes now.
 #[derive(Debug, Clone)]
@@ -277,6 +347,7 @@ impl Stream {
             }
         };
         let stamp = clock::at(now);
+        self.feed_jpeg(&au, idr, stamp);
         self.av.video.publish(MediaUnit {
             seq: 0,
             kind: MediaKind::H264,
@@ -297,6 +368,39 @@ impl Stream {
             tracing::debug!(stream = %self.name, "published unit not packaged: {e}");
         }
         true
+    }
+
+    /// Hands an accepted access unit to the decode thread while MJPEG viewers or snapshots
+    /// wait: started at a keyframe (one is asked for), ended when nobody watches MJPEG.
+    fn feed_jpeg(&self, au: &Bytes, idr: bool, stamp: clock::Stamp) {
+        let mut feed = lock(&self.published_jpeg);
+        if self.hub.consumers() == 0 {
+            *feed = None;
+            return;
+        }
+        if feed.is_none() {
+            if !idr {
+                self.av.request_keyframe(Instant::now());
+                return;
+            }
+            let (tx, rx) = std::sync::mpsc::sync_channel(DECODE_QUEUE);
+            let (name, hub) = (self.name.clone(), self.hub.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("decode-{}", self.name))
+                .spawn(move || decode_published(name, hub, rx));
+            if let Err(e) = spawned {
+                tracing::warn!(stream = %self.name, "no decode thread for MJPEG viewers: {e}");
+                return;
+            }
+            *feed = Some(JpegFeed(tx));
+        }
+        let sent = feed
+            .as_ref()
+            .is_some_and(|f| f.0.try_send((au.clone(), stamp)).is_ok());
+        if !sent {
+            // Fallen behind (or gone): start over at the next keyframe.
+            *feed = None;
+        }
     }
 
     /// One Opus packet from publisher `id`, received at `now`.
@@ -377,6 +481,7 @@ impl Stream {
             std::thread::sleep(Duration::from_millis(50));
         }
         drop(video);
+        *lock(&self.published_jpeg) = None;
         lock(&self.packager).reset();
         self.av.clear();
         self.hub.clear();
@@ -519,5 +624,50 @@ mod tests {
             &s.av.video.latest().unwrap().payload[..],
             &[SPS, PPS, IDR].concat()[..]
         );
+    }
+
+    #[test]
+    fn mjpeg_viewers_get_the_published_video_decoded_once() {
+        use homestream_codec::h264::{H264Config, H264Encoder, VideoEncoder};
+        let s = stream("publish");
+        let t0 = Instant::now();
+        let c = s.claim_publisher("alice", false, t0).unwrap();
+        let mut enc = H264Encoder::new(H264Config::new(160, 96, 30)).unwrap();
+        let black = homestream_codec::I420::black(160, 96).unwrap();
+        // Without an MJPEG viewer nothing is decoded.
+        let au = enc.encode(&black, true).unwrap();
+        assert!(s.publish_video(c.id, au.annexb, true, t0));
+        assert!(lock(&s.published_jpeg).is_none());
+        let mut viewer = s.hub.subscribe(crate::hub::LagPolicy::SkipToNewest);
+        // A delta first: the decode waits for a keyframe (and asks for one).
+        let au = enc.encode(&black, false).unwrap();
+        assert!(s.publish_video(c.id, au.annexb, true, t0));
+        assert!(lock(&s.published_jpeg).is_none());
+        assert!(s.take_keyframe_request(), "a keyframe was asked for");
+        for i in 0..5 {
+            let au = enc.encode(&black, i == 0).unwrap();
+            assert!(s.publish_video(c.id, au.annexb, true, t0));
+        }
+        let end = Instant::now() + Duration::from_secs(5);
+        let unit = loop {
+            if let Ok(Some(u)) = viewer.try_next() {
+                break u;
+            }
+            assert!(Instant::now() < end, "no JPEG reached the MJPEG viewer");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert_eq!(
+            unit.kind,
+            MediaKind::Jpeg {
+                width: 160,
+                height: 96
+            }
+        );
+        assert_eq!(&unit.payload[..2], &[0xff, 0xd8], "a JPEG");
+        // The viewer leaves: the next unit ends the decode.
+        drop(viewer);
+        let au = enc.encode(&black, false).unwrap();
+        assert!(s.publish_video(c.id, au.annexb, true, t0));
+        assert!(lock(&s.published_jpeg).is_none());
     }
 }
