@@ -349,7 +349,11 @@ impl Auth {
     pub fn token_identity(&self, token: &str) -> std::result::Result<(String, Via), TokenRefusal> {
         self.with_file(|f| {
             tokens::verify_scoped(f, token, unix_now()).map(|(user, publish)| {
-                let via = if publish { Via::PublishToken } else { Via::Token };
+                let via = if publish {
+                    Via::PublishToken
+                } else {
+                    Via::Token
+                };
                 (user.to_owned(), via)
             })
         })

@@ -405,7 +405,10 @@ mod tests {
                 .contains("(expired)")
         );
         // A viewer's token cannot publish; one created with --publish can, and says so.
-        assert_eq!(tokens::verify_scoped(&file, &tok, 1_000), Ok(("alice", false)));
+        assert_eq!(
+            tokens::verify_scoped(&file, &tok, 1_000),
+            Ok(("alice", false))
+        );
         let out = token(
             &["token", "create", "alice", "--publish", "--users", fs],
             1_000,
@@ -418,9 +421,16 @@ mod tests {
             Ok(("alice", true))
         );
         let list = token(&["token", "list", "--users", fs], 1_000).unwrap();
-        assert!(list.contains("\twatch\n") && list.contains("watch, publish"), "{list}");
+        assert!(
+            list.contains("\twatch\n") && list.contains("watch, publish"),
+            "{list}"
+        );
         // The file of a token made before scopes existed still reads, as a viewer's.
-        assert!(!std::fs::read_to_string(&f).unwrap().contains("publish = false"));
+        assert!(
+            !std::fs::read_to_string(&f)
+                .unwrap()
+                .contains("publish = false")
+        );
         assert!(
             user(&["user", "list", "--users", fs], "")
                 .unwrap()

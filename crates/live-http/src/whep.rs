@@ -554,7 +554,9 @@ fn start_viewer(v: &mut Viewer, counters: &mut WhepStatus, now: Instant) {
 
 // ---- HTTP ----
 
-fn cors(h: &mut HeaderMap) {
+/// CORS and caching headers of every WHEP and WHIP response (RFC 9725 §4.1: browsers on other
+/// origins may publish and play).
+pub(crate) fn cors(h: &mut HeaderMap) {
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
         HeaderValue::from_static("*"),
@@ -588,7 +590,8 @@ fn unix_ms(t: std::time::SystemTime) -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-fn text(status: StatusCode, msg: impl Into<String>) -> Response {
+/// A plain-text answer (one line, newline-terminated) with the CORS headers.
+pub(crate) fn text(status: StatusCode, msg: impl Into<String>) -> Response {
     let mut msg = msg.into();
     if !msg.ends_with('\n') {
         msg.push('\n');
@@ -598,7 +601,8 @@ fn text(status: StatusCode, msg: impl Into<String>) -> Response {
     r
 }
 
-fn is_sdp(headers: &HeaderMap) -> bool {
+/// Whether the request's body is declared `application/sdp`.
+pub(crate) fn is_sdp(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -720,7 +724,8 @@ async fn delete(whep: Arc<Whep>, name: String, id: String) -> Response {
     }
 }
 
-fn preflight(allow: &'static str, accept_post: bool) -> Response {
+/// The `OPTIONS` answer of an endpoint (`accept_post`) or a session URL.
+pub(crate) fn preflight(allow: &'static str, accept_post: bool) -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
     let h = r.headers_mut();
     cors(h);
@@ -728,6 +733,17 @@ fn preflight(allow: &'static str, accept_post: bool) -> Response {
     if accept_post {
         h.insert("accept-post", HeaderValue::from_static("application/sdp"));
     }
+    r
+}
+
+/// `PATCH` on a session URL: 405, the answer's candidates are complete (RFC 9725 §4.3.1).
+pub(crate) fn no_trickle() -> Response {
+    let mut r = text(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "trickle ICE is not needed: the answer holds every candidate",
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("OPTIONS, DELETE"));
     r
 }
 
@@ -756,15 +772,7 @@ pub fn routes(whep: &Arc<Whep>, reg: &Arc<LiveRegistry>) -> Vec<(&'static str, M
         axum::routing::delete(move |Path((name, id)): Path<(String, String)>| {
             delete(whep, name, id)
         })
-        .patch(|| async {
-            let mut r = text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "trickle ICE is not needed: the answer holds every candidate",
-            );
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("OPTIONS, DELETE"));
-            r
-        })
+        .patch(|| async { no_trickle() })
         .merge(options(|| async { preflight("OPTIONS, DELETE", false) }))
     };
     vec![

@@ -17,10 +17,10 @@
 //! unit goes straight into the stream's hubs ([`Stream::publish_video`]); viewers' keyframe
 //! requests (already rate-limited by the stream) are polled every [`TICK`] and sent as PLI.
 
-use crate::whep::{WhepConfig, bind_all, local_addrs};
+use crate::whep::{WhepConfig, bind_all, cors, is_sdp, local_addrs, no_trickle, preflight, text};
 use axum::body::Body;
 use axum::extract::{Path, Request};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, options, post};
 use bytes::Bytes;
@@ -489,36 +489,6 @@ fn publish_page(name: &str) -> Response {
     r
 }
 
-fn cors(h: &mut HeaderMap) {
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_METHODS,
-        HeaderValue::from_static("OPTIONS, POST, DELETE, PATCH"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("Content-Type, Authorization, If-Match"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Location, Link"),
-    );
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-}
-
-fn text(status: StatusCode, msg: impl Into<String>) -> Response {
-    let mut msg = msg.into();
-    if !msg.ends_with('\n') {
-        msg.push('\n');
-    }
-    let mut r = (status, msg).into_response();
-    cors(r.headers_mut());
-    r
-}
-
 /// Why a viewer's token may not publish (the body of the 403).
 const NO_TOKENS: &str = "this API token is a viewer's and cannot publish; create one that may with \
              `homestream token create NAME --publish`, publish from the /live/NAME/publish page \
@@ -563,13 +533,7 @@ async fn offer(whip: Arc<Whip>, reg: Arc<LiveRegistry>, name: String, req: Reque
         q.split('&')
             .any(|p| p == "takeover=1" || p == "takeover=true")
     });
-    let is_sdp = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/sdp"));
-    if !is_sdp {
+    if !is_sdp(req.headers()) {
         return refused(text(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "a WHIP offer is sent as Content-Type: application/sdp",
@@ -655,17 +619,6 @@ async fn delete(whip: Arc<Whip>, name: String, id: String, req: Request) -> Resp
     }
 }
 
-fn preflight(allow: &'static str, accept_post: bool) -> Response {
-    let mut r = StatusCode::NO_CONTENT.into_response();
-    let h = r.headers_mut();
-    cors(h);
-    h.insert(header::ALLOW, HeaderValue::from_static(allow));
-    if accept_post {
-        h.insert("accept-post", HeaderValue::from_static("application/sdp"));
-    }
-    r
-}
-
 /// The WHIP routes, for the server's route table.
 pub fn routes(whip: &Arc<Whip>, reg: &Arc<LiveRegistry>) -> Vec<(&'static str, MethodRouter)> {
     let endpoint = {
@@ -680,15 +633,7 @@ pub fn routes(whip: &Arc<Whip>, reg: &Arc<LiveRegistry>) -> Vec<(&'static str, M
                 delete(whip, name, id, req)
             },
         )
-        .patch(|| async {
-            let mut r = text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "trickle ICE is not needed: the answer holds every candidate",
-            );
-            r.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("OPTIONS, DELETE"));
-            r
-        })
+        .patch(|| async { no_trickle() })
         .merge(options(|| async { preflight("OPTIONS, DELETE", false) }))
     };
     let page = {

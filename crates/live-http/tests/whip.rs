@@ -595,18 +595,32 @@ async fn mjpeg_viewers_and_snapshots_of_a_published_stream() {
     let start = std::time::Instant::now();
     let mut parts = vec![first];
     while start.elapsed() < Duration::from_secs(3) {
-        parts.push(mjpeg.next_within(Duration::from_secs(2)).await.expect("part"));
+        parts.push(
+            mjpeg
+                .next_within(Duration::from_secs(2))
+                .await
+                .expect("part"),
+        );
     }
     let (mut sizes, mut timecoded) = (std::collections::BTreeSet::new(), 0);
     for p in &parts {
         let (w, h, rgb) = common::decode_rgb(p.data.as_deref().expect("kept"));
         sizes.insert((w, h));
-        timecoded += usize::from(homestream_live::source::test_pattern::decode_timecode(&rgb, w, h).is_some());
+        timecoded += usize::from(
+            homestream_live::source::test_pattern::decode_timecode(&rgb, w, h).is_some(),
+        );
     }
-    eprintln!("MJPEG of a published stream: {} parts in ~3 s, sizes {sizes:?}, {timecoded} with the publisher's timecode", parts.len());
+    eprintln!(
+        "MJPEG of a published stream: {} parts in ~3 s, sizes {sizes:?}, {timecoded} with the publisher's timecode",
+        parts.len()
+    );
     assert_eq!(sizes.into_iter().collect::<Vec<_>>(), [(640, 360)]);
     assert!(parts.len() >= 45, "{} parts in 3 s", parts.len());
-    assert!(timecoded * 10 >= parts.len() * 9, "{timecoded} of {}", parts.len());
+    assert!(
+        timecoded * 10 >= parts.len() * 9,
+        "{timecoded} of {}",
+        parts.len()
+    );
     let (status, headers, body) =
         common::mjpeg_reader::get_with_auth(s.addr, "/live/cam/snapshot.jpg", Some(&auth))
             .await

@@ -179,9 +179,7 @@ async fn request_with(
     if let Some(a) = auth {
         req = req.header("authorization", a);
     }
-    let req = req
-        .body(Empty::<Bytes>::new())
-        .map_err(|e| e.to_string())?;
+    let req = req.body(Empty::<Bytes>::new()).map_err(|e| e.to_string())?;
     let res = send.send_request(req).await.map_err(|e| e.to_string())?;
     Ok((res, conn))
 }
