@@ -12,6 +12,9 @@
 //! what players and viewers are given, so they cannot publish (403). On a server without
 //! accounts anyone on the network may publish.
 //!
+//! Each unit is stamped with its capture time: its RTP time mapped to this machine's clock
+//! ([`RtpClock`], per track), not the moment the task got to it.
+//!
 //! One task owns the publishers and its own UDP port (one socket per local address, as for
 //! WHEP); datagrams come over a bounded channel (policy: drop newest when full). Each received
 //! unit goes straight into the stream's hubs ([`Stream::publish_video`]); viewers' keyframe
@@ -28,7 +31,9 @@ use homestream_auth::Via;
 use homestream_auth::http::AuthUser;
 use homestream_live::LiveRegistry;
 use homestream_live::stream::{PublishRefusal, Stream};
-use homestream_webrtc::ingest::{Publisher, PublisherEnd, PublisherEvent, check_publish_offer};
+use homestream_webrtc::ingest::{
+    Publisher, PublisherEnd, PublisherEvent, RtpClock, check_publish_offer,
+};
 use homestream_webrtc::sdp::MAX_OFFER_BYTES;
 use homestream_webrtc::{Endpoint, SessionId};
 use std::collections::HashMap;
@@ -223,6 +228,9 @@ struct Entry {
     claim: u64,
     who: String,
     last_pli: Option<Instant>,
+    /// The publisher's RTP times on this machine's clock, per track.
+    video_clock: RtpClock,
+    audio_clock: RtpClock,
 }
 
 struct Driver {
@@ -371,6 +379,8 @@ impl Driver {
                 claim: claim.id,
                 who,
                 last_pli: None,
+                video_clock: RtpClock::default(),
+                audio_clock: RtpClock::default(),
             },
         );
         self.counters.accepted += 1;
@@ -399,15 +409,23 @@ impl Driver {
                         data,
                         contiguous,
                         keyframe: _,
+                        rtp_time,
+                        arrived,
                     } => {
                         let au = Bytes::from(data.to_vec());
-                        if !e.stream.publish_video(e.claim, au, contiguous, now) {
+                        let at = e.video_clock.map(rtp_time, arrived.min(now));
+                        if !e.stream.publish_video_at(e.claim, au, contiguous, now, at) {
                             want_keyframe = true;
                         }
                     }
-                    PublisherEvent::Audio { data } => {
+                    PublisherEvent::Audio {
+                        data,
+                        rtp_time,
+                        arrived,
+                    } => {
+                        let at = e.audio_clock.map(rtp_time, arrived.min(now));
                         e.stream
-                            .publish_audio(e.claim, Bytes::from(data.to_vec()), now);
+                            .publish_audio_at(e.claim, Bytes::from(data.to_vec()), at);
                     }
                 }
             }

@@ -128,12 +128,64 @@ pub enum PublisherEvent {
         /// No packet was lost since the previous unit (else a decoder must wait for a
         /// keyframe: the shell drops units until one and asks for it).
         contiguous: bool,
+        /// Its RTP time (90 kHz), as a duration since RTP time 0.
+        rtp_time: Duration,
+        /// When its first packet arrived.
+        arrived: Instant,
     },
     /// One Opus packet.
     Audio {
         /// The packet.
         data: Arc<[u8]>,
+        /// Its RTP time (48 kHz), as a duration since RTP time 0.
+        rtp_time: Duration,
+        /// When it arrived.
+        arrived: Instant,
     },
+}
+
+/// A jump between a publisher's RTP clock and this machine's larger than this (a restarted
+/// encoder, a wrapped 32-bit timestamp, clocks drifting apart) starts the mapping over.
+const RESYNC: Duration = Duration::from_secs(1);
+
+/// Maps one track's RTP times to this machine's clock, so that published media carries the
+/// time it was captured, with the publisher's own spacing, instead of network jitter
+/// (RFC 3550 §5.1: the RTP timestamp is the sampling instant). The capture of a unit is its RTP
+/// time plus the smallest arrival-minus-RTP offset seen so far (the packet that crossed the
+/// network fastest); times never go backwards. Sans-IO: arrival times are passed in.
+#[derive(Debug, Clone, Default)]
+pub struct RtpClock {
+    /// The first arrival: the origin of the microsecond counts below.
+    base: Option<Instant>,
+    /// Smallest `arrival - rtp` seen, in microseconds.
+    offset: Option<i128>,
+    /// The last time handed out, in microseconds since `base`.
+    last: Option<i128>,
+}
+
+impl RtpClock {
+    /// The local instant at which the unit with `rtp` time, arrived at `arrived`, was captured
+    /// (never after `arrived`).
+    pub fn map(&mut self, rtp: Duration, arrived: Instant) -> Instant {
+        let base = *self.base.get_or_insert(arrived);
+        let arrival = arrived.saturating_duration_since(base).as_micros() as i128;
+        let rtp = rtp.as_micros() as i128;
+        let seen = arrival - rtp;
+        let offset = match self.offset {
+            Some(o) if seen < o => seen,
+            Some(o) if seen - o > RESYNC.as_micros() as i128 => seen,
+            Some(o) => o,
+            None => seen,
+        };
+        self.offset = Some(offset);
+        let mut at = (rtp + offset).min(arrival);
+        if let Some(last) = self.last {
+            // A faster packet lowered the offset: hold the time still rather than go back.
+            at = at.max(last);
+        }
+        self.last = Some(at);
+        base + Duration::from_micros(u64::try_from(at.max(0)).unwrap_or(0))
+    }
 }
 
 /// Why a publisher's session ended.
@@ -333,11 +385,17 @@ impl Publisher {
                     data: d.data,
                     keyframe,
                     contiguous: d.contiguous,
+                    rtp_time: d.time.into(),
+                    arrived: d.network_time,
                 });
             }
             Event::MediaData(d) if Some(d.mid) == self.audio => {
                 self.stats.audio_packets += 1;
-                self.push(PublisherEvent::Audio { data: d.data });
+                self.push(PublisherEvent::Audio {
+                    data: d.data,
+                    rtp_time: d.time.into(),
+                    arrived: d.network_time,
+                });
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected)
                 if self.connected.is_some() =>
@@ -531,6 +589,28 @@ mod tests {
         assert!(!p.request_keyframe(), "no PLI before connecting");
         p.handle_timeout(now + CONNECT_TIMEOUT + Duration::from_secs(1));
         assert_eq!(p.ended(), Some(PublisherEnd::NeverConnected));
+    }
+
+    #[test]
+    fn rtp_times_keep_the_publishers_spacing() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut c = RtpClock::default();
+        let rtp0 = Duration::from_secs(1000);
+        assert_eq!(c.map(rtp0, t0), t0);
+        // 33 ms later in RTP time, arrived 50 ms later (jitter): stamped 33 ms after the first.
+        assert_eq!(c.map(rtp0 + ms(33), t0 + ms(50)), t0 + ms(33));
+        // Arrived only 20 ms after its capture would say: a faster path, the offset drops, and
+        // the time never goes back past the last one handed out.
+        let t = c.map(rtp0 + ms(66), t0 + ms(56));
+        assert_eq!(t, t0 + ms(56));
+        let t = c.map(rtp0 + ms(99), t0 + ms(120));
+        assert_eq!(t, t0 + ms(89), "66 ms RTP -> 56 ms local: 99 ms -> 89 ms");
+        // A jump (a new encoder, a wrapped timestamp): mapped anew from its arrival.
+        let t = c.map(Duration::from_secs(5), t0 + ms(200));
+        assert_eq!(t, t0 + ms(200));
+        let t = c.map(Duration::from_secs(5) + ms(33), t0 + ms(240));
+        assert_eq!(t, t0 + ms(233));
     }
 
     proptest::proptest! {

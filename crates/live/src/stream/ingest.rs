@@ -301,10 +301,24 @@ impl Stream {
         self.av.take_keyframe_request()
     }
 
-    /// One access unit from publisher `id`, received at `now`. Returns `false` when the unit
-    /// was dropped (not the current publisher, waiting for a keyframe): the caller then asks
-    /// the publisher for one.
-    pub fn publish_video(&self, id: u64, mut au: Bytes, contiguous: bool, now: Instant) -> bool {
+    /// One access unit from publisher `id`, received and stamped at `now`; see
+    /// [`Stream::publish_video_at`].
+    pub fn publish_video(&self, id: u64, au: Bytes, contiguous: bool, now: Instant) -> bool {
+        self.publish_video_at(id, au, contiguous, now, now)
+    }
+
+    /// One access unit from publisher `id`, received at `now` (the publisher is live while
+    /// units arrive) and captured at `captured` (its RTP time on this machine's clock: the
+    /// hubs' and fragments' time). Returns `false` when the unit was dropped (not the current
+    /// publisher, waiting for a keyframe): the caller then asks the publisher for one.
+    pub fn publish_video_at(
+        &self,
+        id: u64,
+        mut au: Bytes,
+        contiguous: bool,
+        now: Instant,
+        captured: Instant,
+    ) -> bool {
         let scanned = scan_access_unit(&au);
         let (idr, has_sps, sets) = (scanned.idr, scanned.sps, scanned.sets);
         if let Some(cleaned) = scanned.cleaned {
@@ -346,7 +360,7 @@ impl Stream {
                 _ => au,
             }
         };
-        let stamp = clock::at(now);
+        let stamp = clock::at(captured);
         self.feed_jpeg(&au, idr, stamp);
         self.av.video.publish(MediaUnit {
             seq: 0,
@@ -405,6 +419,12 @@ impl Stream {
 
     /// One Opus packet from publisher `id`, received at `now`.
     pub fn publish_audio(&self, id: u64, packet: Bytes, now: Instant) -> bool {
+        self.publish_audio_at(id, packet, now)
+    }
+
+    /// One Opus packet from publisher `id`, captured at `captured` (its RTP time on this
+    /// machine's clock).
+    pub fn publish_audio_at(&self, id: u64, packet: Bytes, captured: Instant) -> bool {
         let Some(samples) = opus_samples(&packet) else {
             return false;
         };
@@ -414,7 +434,7 @@ impl Stream {
                 return false;
             }
         }
-        let stamp = clock::at(now);
+        let stamp = clock::at(captured);
         self.av.audio.publish(MediaUnit {
             seq: 0,
             kind: MediaKind::Opus {
