@@ -91,13 +91,17 @@ enum Command {
         id: SessionId,
         reply: oneshot::Sender<bool>,
     },
+    /// Datagrams no viewer's session takes go to WHIP's task from now on (publishers share
+    /// the one UDP port).
+    Forward(mpsc::Sender<Datagram>),
 }
 
-struct Datagram {
-    source: SocketAddr,
-    destination: SocketAddr,
-    contents: Vec<u8>,
-    at: Instant,
+/// One received datagram, as the socket readers pass it on.
+pub(crate) struct Datagram {
+    pub(crate) source: SocketAddr,
+    pub(crate) destination: SocketAddr,
+    pub(crate) contents: Vec<u8>,
+    pub(crate) at: Instant,
 }
 
 /// The WebRTC service: the UDP port and the task that runs every session.
@@ -112,6 +116,10 @@ pub struct Whep {
     readers: Vec<tokio::task::JoinHandle<()>>,
     /// `Link: <URL>; rel="ice-server"` values, one per `--ice-server`.
     ice_links: Vec<HeaderValue>,
+    /// The bound sockets, by local address (WHIP sends from them too).
+    pub(crate) sockets: HashMap<SocketAddr, Arc<UdpSocket>>,
+    /// The candidates every session's answer offers.
+    pub(crate) endpoint: Endpoint,
 }
 
 impl std::fmt::Debug for Whep {
@@ -200,6 +208,7 @@ impl Whep {
             host: local.clone(),
             public,
         };
+        let shared_endpoint = endpoint.clone();
         let (dtx, drx) = mpsc::channel(DATAGRAM_QUEUE);
         let status = Arc::new(Mutex::new(WhepStatus::default()));
         let readers = sockets
@@ -214,7 +223,8 @@ impl Whep {
         let task = tokio::spawn(
             Driver {
                 table: Sessions::new(endpoint, MAX_SESSIONS),
-                sockets: by_addr,
+                sockets: by_addr.clone(),
+                forward: None,
                 wake: Arc::new(Notify::new()),
                 wakers: HashMap::new(),
                 status: status.clone(),
@@ -231,7 +241,15 @@ impl Whep {
             task,
             readers,
             ice_links: config.ice_servers.iter().map(|s| s.link()).collect(),
+            sockets: by_addr,
+            endpoint: shared_endpoint,
         }))
+    }
+
+    /// Sends the datagrams no viewer's session takes to `tx` (WHIP's task), so that
+    /// publishers use the same UDP port as viewers.
+    pub(crate) async fn forward_unrouted(&self, tx: mpsc::Sender<Datagram>) -> bool {
+        self.commands.send(Command::Forward(tx)).await.is_ok()
     }
 
     /// The counters for `/api/status`.
@@ -312,6 +330,8 @@ struct Driver {
     wakers: HashMap<String, (tokio::task::JoinHandle<()>, usize)>,
     status: Arc<Mutex<WhepStatus>>,
     counters: WhepStatus,
+    /// Where datagrams no session takes go (WHIP), once it is running.
+    forward: Option<mpsc::Sender<Datagram>>,
 }
 
 impl Driver {
@@ -337,11 +357,11 @@ impl Driver {
                 },
                 d = datagrams.recv() => {
                     let Some(d) = d else { break };
-                    self.table.route(d.at, d.source, d.destination, &d.contents);
+                    self.route(d);
                     // Take what else has arrived before flushing (a burst of RTCP, DTLS).
                     for _ in 0..64 {
                         let Ok(d) = datagrams.try_recv() else { break };
-                        self.table.route(d.at, d.source, d.destination, &d.contents);
+                        self.route(d);
                     }
                 }
                 _ = self.wake.notified() => self.pump(),
@@ -356,8 +376,20 @@ impl Driver {
         self.flush();
     }
 
+    /// To the viewer's session it belongs to; else to WHIP, when it runs.
+    fn route(&mut self, d: Datagram) {
+        let routed = self.table.route(d.at, d.source, d.destination, &d.contents);
+        if routed.is_none()
+            && let Some(f) = &self.forward
+            && let Err(mpsc::error::TrySendError::Full(_)) = f.try_send(d)
+        {
+            lock(&self.status).datagrams_dropped += 1;
+        }
+    }
+
     fn command(&mut self, cmd: Command) {
         match cmd {
+            Command::Forward(tx) => self.forward = Some(tx),
             Command::Offer {
                 stream,
                 offer,

@@ -15,8 +15,9 @@
 //! Each unit is stamped with its capture time: its RTP time mapped to this machine's clock
 //! ([`RtpClock`], per track), not the moment the task got to it.
 //!
-//! One task owns the publishers and its own UDP port (one socket per local address, as for
-//! WHEP); datagrams come over a bounded channel (policy: drop newest when full). Each received
+//! One task owns the publishers; they use WHEP's UDP port (`--webrtc-port`, one socket per
+//! local address): WHEP's task hands over, over a bounded channel (policy: drop newest when
+//! full), every datagram none of its viewers' sessions takes. Each received
 //! unit goes straight into the stream's hubs ([`Stream::publish_video`]); viewers' keyframe
 //! requests (already rate-limited by the stream) are polled every [`TICK`] and sent as PLI.
 
@@ -92,21 +93,13 @@ enum Command {
     },
 }
 
-struct Datagram {
-    source: SocketAddr,
-    destination: SocketAddr,
-    contents: Vec<u8>,
-    at: Instant,
-}
-
 /// The WHIP service.
 pub struct Whip {
     commands: mpsc::Sender<Command>,
     status: Arc<Mutex<WhipStatus>>,
-    /// The UDP port publishers send to.
+    /// The UDP port publishers send to (WHEP's).
     pub port: u16,
     task: tokio::task::JoinHandle<()>,
-    readers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Whip {
@@ -118,9 +111,6 @@ impl std::fmt::Debug for Whip {
 impl Drop for Whip {
     fn drop(&mut self) {
         self.task.abort();
-        for r in &self.readers {
-            r.abort();
-        }
     }
 }
 
@@ -129,53 +119,33 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Whip {
-    /// Binds a UDP port (a free one: WHEP's `--webrtc-port` is WHEP's) on the same addresses
-    /// as WHEP and starts the task.
-    pub async fn start(config: WhepConfig) -> std::io::Result<Arc<Whip>> {
-        let addrs = config.addrs.clone().unwrap_or_else(local_addrs);
-        let sockets = bind_all(&addrs, None).await?;
-        let local: Vec<SocketAddr> = sockets.iter().filter_map(|s| s.local_addr().ok()).collect();
-        let port = local.first().map_or(0, |a| a.port());
-        let public = config
-            .public_ips
-            .iter()
-            .filter_map(|ip| {
-                let base = local.iter().find(|a| a.is_ipv4() == ip.is_ipv4())?;
-                Some((SocketAddr::new(*ip, port), *base))
-            })
-            .collect();
-        let endpoint = Endpoint {
-            host: local.clone(),
-            public,
-        };
+    /// Starts the task on WHEP's UDP port (`--webrtc-port`): viewers and publishers share
+    /// it; WHEP hands over every datagram none of its sessions takes, and publishers' answers
+    /// offer the same candidates.
+    pub async fn start(whep: &Whep) -> std::io::Result<Arc<Whip>> {
         let (dtx, drx) = mpsc::channel(DATAGRAM_QUEUE);
-        let readers = sockets
-            .iter()
-            .map(|s| tokio::spawn(read_socket(s.clone(), dtx.clone())))
-            .collect();
+        if !whep.forward_unrouted(dtx).await {
+            return Err(std::io::Error::other("the WebRTC task is not running"));
+        }
         let (ctx, crx) = mpsc::channel(16);
         let status = Arc::new(Mutex::new(WhipStatus::default()));
         let task = tokio::spawn(
             Driver {
-                endpoint,
+                endpoint: whep.endpoint.clone(),
                 cert: homestream_webrtc::session::server_cert(),
-                sockets: sockets
-                    .iter()
-                    .filter_map(|s| Some((s.local_addr().ok()?, s.clone())))
-                    .collect(),
+                sockets: whep.sockets.clone(),
                 publishers: HashMap::new(),
                 status: status.clone(),
                 counters: WhipStatus::default(),
             }
             .run(crx, drx),
         );
-        tracing::info!(port, addresses = ?local, "whip: UDP port bound");
+        tracing::info!(port = whep.port, "whip: on the WebRTC UDP port");
         Ok(Arc::new(Whip {
             commands: ctx,
             status,
-            port,
+            port: whep.port,
             task,
-            readers,
         }))
     }
 
@@ -196,29 +166,6 @@ impl Whip {
             "plis": s.plis,
             "datagrams_unrouted": s.unrouted,
         })
-    }
-}
-
-async fn read_socket(socket: Arc<UdpSocket>, tx: mpsc::Sender<Datagram>) {
-    let Ok(destination) = socket.local_addr() else {
-        return;
-    };
-    let mut buf = vec![0u8; 2048];
-    loop {
-        match socket.recv_from(&mut buf).await {
-            Ok((n, source)) => {
-                let d = Datagram {
-                    source,
-                    destination,
-                    contents: buf[..n].to_vec(),
-                    at: Instant::now(),
-                };
-                if let Err(mpsc::error::TrySendError::Closed(_)) = tx.try_send(d) {
-                    return;
-                }
-            }
-            Err(e) => tracing::debug!("whip: UDP receive on {destination}: {e}"),
-        }
     }
 }
 

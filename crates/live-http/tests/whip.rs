@@ -44,8 +44,12 @@ async fn serve(specs: &[&str]) -> Server {
         addrs: Some(vec!["127.0.0.1".parse().unwrap()]),
         ..WhepConfig::default()
     };
-    let whep = Whep::start(config.clone()).await.expect("UDP port");
-    let whip = Whip::start(config).await.expect("UDP port");
+    let whep = Whep::start(config).await.expect("UDP port");
+    let whip = Whip::start(&whep).await.expect("WHIP on the WebRTC port");
+    assert_eq!(
+        whip.port, whep.port,
+        "one UDP port for viewers and publishers"
+    );
     let mut app = homestream_live_http::router(&reg);
     for (path, mr) in homestream_live_http::whep::routes(&whep, &reg) {
         app = app.route(path, mr);

@@ -75,10 +75,16 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
         .iter()
         .any(|s| live.stream(&s.name).is_some_and(|s| s.is_publish()))
     {
-        match homestream_live_http::whip::Whip::start(config.webrtc.clone()).await {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracing::warn!("WHIP is off: no UDP port could be bound: {e}");
+        match &webrtc {
+            Some(w) => match homestream_live_http::whip::Whip::start(w).await {
+                Ok(w) => Some(w),
+                Err(e) => {
+                    tracing::warn!("WHIP is off: {e}");
+                    None
+                }
+            },
+            None => {
+                tracing::warn!("WHIP is off: it uses the WebRTC UDP port, and WebRTC is off");
                 None
             }
         }
