@@ -18,14 +18,10 @@ import json
 import math
 import sys
 import time
-import urllib.error
-import urllib.request
 
-import aioice.ice
+from signal_kit import auth_headers, delete, negotiate
 
-aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]
-
-from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc import RTCPeerConnection  # noqa: E402
 
 COLS, ROWS, CHECK = 16, 6, 0xA5A5
 
@@ -53,15 +49,6 @@ def decode_timecode(rgb, stride, width, height):
     return words[0] + words[1] * 65536, words[2] + words[3] * 65536 + words[4] * 4294967296
 
 
-def request(method, url, body=None, headers=None):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
 def percentile(xs, p):
     if not xs:
         return None
@@ -71,9 +58,7 @@ def percentile(xs, p):
 
 async def main():
     url, seconds = sys.argv[1], float(sys.argv[2])
-    auth = {}
-    if "--bearer" in sys.argv:
-        auth = {"Authorization": "Bearer " + sys.argv[sys.argv.index("--bearer") + 1]}
+    auth = auth_headers()
     pc = RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
@@ -116,23 +101,10 @@ async def main():
     def on_track(track):
         tasks.append(asyncio.ensure_future(read_video(track) if track.kind == "video" else read_audio(track)))
 
-    await pc.setLocalDescription(await pc.createOffer())
-    t0 = time.time()
-    status, headers, body = await asyncio.to_thread(
-        request, "POST", url, pc.localDescription.sdp.encode(), {"Content-Type": "application/sdp", **auth}
-    )
-    headers = {k.lower(): v for k, v in headers.items()}
-    out = {"postStatus": status, "contentType": headers.get("content-type"), "location": headers.get("location")}
-    if status != 201:
-        out["error"] = body.decode(errors="replace")
+    out, answered, t0 = await negotiate(pc, url, auth)
+    if not answered:
         print(json.dumps(out))
         return
-    answer = body.decode()
-    out["answerCodecs"] = sorted({l.split(" ", 1)[1].split("/")[0] for l in answer.splitlines() if l.startswith("a=rtpmap:")})
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-    while pc.connectionState != "connected" and time.time() - t0 < 10:
-        await asyncio.sleep(0.01)
-    out["connectedMs"] = round((time.time() - t0) * 1000)
     # The first picture, then SECONDS of measurement.
     while not video["frames"] and time.time() - t0 < 10:
         await asyncio.sleep(0.01)
@@ -143,12 +115,8 @@ async def main():
     await asyncio.sleep(seconds)
     frames = video["frames"][skip:]
     levels = audio["levels"][level_skip:]
-    loc = out["location"] or ""
-    base = url.split("/live/")[0]
-    del_status, _, _ = await asyncio.to_thread(request, "DELETE", base + loc, None, auth)
-    out["deleteStatus"] = del_status
-    del_again, _, _ = await asyncio.to_thread(request, "DELETE", base + loc, None, auth)
-    out["deleteAgainStatus"] = del_again
+    out["deleteStatus"] = await asyncio.to_thread(delete, url, out, auth)
+    out["deleteAgainStatus"] = await asyncio.to_thread(delete, url, out, auth)
     # After DELETE the server sends nothing more: count what still arrives.
     before = len(video["frames"])
     await asyncio.sleep(1.0)

@@ -21,26 +21,16 @@ of an SSRC nobody announced. `forged` in the JSON counts what was sent.
 
 import array
 import asyncio
-import base64
 import fractions
 import json
 import math
 import sys
 import time
-import urllib.error
-import urllib.request
 
-import aioice.ice
-
-aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]
+from signal_kit import arg, auth_headers, delete, negotiate
 
 import av  # noqa: E402
-from aiortc import (  # noqa: E402
-    MediaStreamTrack,
-    RTCPeerConnection,
-    RTCRtpSender,
-    RTCSessionDescription,
-)
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender  # noqa: E402
 
 COLS, ROWS, CHECK = 16, 6, 0xA5A5
 FPS = 30
@@ -97,12 +87,6 @@ def forge():
             FORGED["strangerSsrc"] += 1
 
     rtcdtlstransport.RTCDtlsTransport._send_rtp = forged_send
-
-
-def arg(name, default=None):
-    if name in sys.argv:
-        return sys.argv[sys.argv.index(name) + 1]
-    return default
 
 
 def fill(buf, stride, x, y, w, h, rgb):
@@ -192,22 +176,9 @@ class Tone(MediaStreamTrack):
         return frame
 
 
-def request(method, url, body=None, headers=None):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
-
-
 async def main():
     url, seconds = sys.argv[1], float(sys.argv[2])
-    auth = {}
-    if arg("--basic"):
-        auth = {"Authorization": "Basic " + base64.b64encode(arg("--basic").encode()).decode()}
-    if arg("--bearer"):
-        auth = {"Authorization": "Bearer " + arg("--bearer")}
+    auth = auth_headers()
     if "--takeover" in sys.argv:
         url += "?takeover=1"
     width, height = int(arg("--width", 640)), int(arg("--height", 360))
@@ -219,24 +190,11 @@ async def main():
     h264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType.lower() == "video/h264"]
     vt.setCodecPreferences(h264)
     pc.addTransceiver(Tone(), direction="sendonly")
-    await pc.setLocalDescription(await pc.createOffer())
-    t0 = time.time()
-    status, headers, body = await asyncio.to_thread(
-        request, "POST", url, pc.localDescription.sdp.encode(), {"Content-Type": "application/sdp", **auth}
-    )
-    headers = {k.lower(): v for k, v in headers.items()}
-    out = {"postStatus": status, "contentType": headers.get("content-type"), "location": headers.get("location")}
-    if status != 201:
-        out["error"] = body.decode(errors="replace")
+    out, answered, _ = await negotiate(pc, url, auth)
+    if not answered:
         await pc.close()
         print(json.dumps(out))
         return
-    answer = body.decode()
-    out["answerCodecs"] = sorted({l.split(" ", 1)[1].split("/")[0] for l in answer.splitlines() if l.startswith("a=rtpmap:")})
-    await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-    while pc.connectionState != "connected" and time.time() - t0 < 10:
-        await asyncio.sleep(0.01)
-    out["connectedMs"] = round((time.time() - t0) * 1000)
     out["connected"] = pc.connectionState == "connected"
     end = time.time() + seconds
     while time.time() < end and pc.connectionState == "connected":
@@ -246,8 +204,7 @@ async def main():
     if "--garbage" in sys.argv:
         out["forged"] = FORGED
     if "--no-delete" not in sys.argv:
-        base = url.split("/live/")[0]
-        out["deleteStatus"], _, _ = await asyncio.to_thread(request, "DELETE", base + (out["location"] or ""), None, auth)
+        out["deleteStatus"] = await asyncio.to_thread(delete, url, out, auth)
     await pc.close()
     print(json.dumps(out))
 
