@@ -7,7 +7,9 @@
 #   - direct: the same aiortc publisher to an aiortc receiver, no server (bench/whip/direct.py)
 # Target: homestream adds less than 30 ms at p95.
 #
-#   bash bench/whip/run.sh            # SECS=20
+#   bash bench/whip/run.sh            # SECS=20, release build
+#   PROFILE=debug bash bench/whip/run.sh   # the dev build (dependencies optimized, the
+#                                          # workspace not): when a release build is too slow
 # Needs: cargo, the aiortc venv scripts/test.sh makes.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,8 +25,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build -q --release -p homestream --bin homestream
-"$TARGET/release/homestream" serve "$TMP" --bind 127.0.0.1 --port "$PORT" --live cam=publish \
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then
+  cargo build -q --release -p homestream --bin homestream
+else
+  cargo build -q -p homestream --bin homestream
+fi
+echo "homestream: $PROFILE build" >&2
+"$TARGET/$PROFILE/homestream" serve "$TMP" --bind 127.0.0.1 --port "$PORT" --live cam=publish \
   > "$TMP/server.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$PORT/" && break; sleep 0.2; done

@@ -35,6 +35,8 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCRtpSender  # noqa: E4
 COLS, ROWS, CHECK = 16, 6, 0xA5A5
 FPS = 30
 FORGED = {"payloads": 0, "wrongPt": 0, "strangerSsrc": 0}
+# Which forgeries (HS_FORGE=payloads,pt,ssrc narrows them, to find which one hurts).
+MODES = set(__import__("os").environ.get("HS_FORGE", "payloads,pt,ssrc").split(","))
 
 
 def forge():
@@ -50,7 +52,7 @@ def forge():
 
     async def forged_frame(self, codec):
         enc = await next_frame(self, codec)
-        if enc is None or self.kind != "video":
+        if enc is None or self.kind != "video" or "payloads" not in MODES:
             return enc
         frames["n"] += 1
         if frames["n"] > FPS and frames["n"] % 5 == 0:
@@ -75,12 +77,13 @@ def forge():
         if is_rtcp(data) or len(data) <= 12:
             return
         packets["n"] += 1
-        if packets["n"] % 10 == 0:
+        if packets["n"] % 10 == 0 and "pt" in MODES:
             # 50: never negotiated, and with the marker bit still outside RTCP's 192-223.
             wrong = bytearray(data)
             wrong[1] = (wrong[1] & 0x80) | 50
             await send_rtp(self, bytes(wrong))
             FORGED["wrongPt"] += 1
+        if packets["n"] % 10 == 0 and "ssrc" in MODES:
             stranger = bytearray(data)
             stranger[8:12] = struct.pack("!I", 0x0BADF00D)
             await send_rtp(self, bytes(stranger))

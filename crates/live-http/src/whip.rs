@@ -21,7 +21,7 @@
 //! unit goes straight into the stream's hubs ([`Stream::publish_video`]); viewers' keyframe
 //! requests (already rate-limited by the stream) are polled every [`TICK`] and sent as PLI.
 
-use crate::whep::{WhepConfig, bind_all, cors, is_sdp, local_addrs, no_trickle, preflight, text};
+use crate::whep::{Datagram, Whep, cors, is_sdp, no_trickle, preflight, text};
 use axum::body::Body;
 use axum::extract::{Path, Request};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -403,7 +403,7 @@ impl Driver {
                 tracing::info!(
                     stream = %e.stream.name, session = %id, reason = why.as_str(),
                     video_units = s.video_units, keyframes = s.keyframes, audio_packets = s.audio_packets,
-                    plis = s.plis, gaps = s.gaps,
+                    plis = s.plis, gaps = s.gaps, malformed = s.malformed, foreign_ssrc = s.foreign_ssrc,
                     "whip: publisher ended"
                 );
                 e.stream.release_publisher(e.claim);

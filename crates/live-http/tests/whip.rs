@@ -552,6 +552,8 @@ async fn forged_rtp_inside_a_publish_session_leaves_viewers_alone() {
     assert!(whep["fps"].as_f64().unwrap() > 20.0, "{whep}");
     assert_eq!(whep["backwards"], 0, "{whep}");
     assert!(whep["latencyP95"].as_f64().unwrap() < 400.0, "{whep}");
+    // Sound too: a forged SSRC carrying a copy of its packets does not take its place.
+    assert!(whep["audioFrames"].as_u64().unwrap() >= 100, "{whep}");
     let other = whep_viewer(&format!("{base}/live/t/whep"), 1.0, &s.token).await;
     assert!(other["frames"].as_u64().unwrap() >= 8, "{other}");
     let hostile = hostile.await.unwrap();

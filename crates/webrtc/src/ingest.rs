@@ -40,6 +40,10 @@ pub struct PublishOffered {
     video: String,
     /// The mid of a section that sends Opus, if any.
     audio: Option<String>,
+    /// The SSRCs the offer announces (`a=ssrc:`, RFC 5576 §4.1); when there are any, RTP
+    /// from any other SSRC is dropped before str0m sees it (a forged stream would otherwise
+    /// be taken for the track named in its mid header extension).
+    ssrcs: Vec<u32>,
 }
 
 impl PublishOffered {
@@ -58,7 +62,14 @@ fn sends(dir: Direction) -> bool {
 pub fn check_publish_offer(body: &[u8]) -> Result<(SdpOffer, PublishOffered), OfferError> {
     let text = check_text(body)?;
     let (session_dir, sections) = scan(text)?;
-    let offered = summarize(session_dir, &sections)?;
+    let mut offered = summarize(session_dir, &sections)?;
+    offered.ssrcs = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("a=ssrc:"))
+        .filter_map(|l| l.split(' ').next()?.trim().parse().ok())
+        .collect();
+    offered.ssrcs.sort_unstable();
+    offered.ssrcs.dedup();
     let offer =
         SdpOffer::from_sdp_string(text).map_err(|e| OfferError::Malformed(e.to_string()))?;
     Ok((offer, offered))
@@ -111,6 +122,7 @@ fn summarize(
     Ok(PublishOffered {
         video: video_mid,
         audio,
+        ssrcs: Vec::new(),
     })
 }
 
@@ -231,6 +243,10 @@ pub struct PublisherStats {
     pub plis: u64,
     /// Datagrams received.
     pub datagrams_in: u64,
+    /// Units str0m could not depacketize (dropped; video then waits for a keyframe).
+    pub malformed: u64,
+    /// RTP packets from an SSRC the offer did not announce (dropped).
+    pub foreign_ssrc: u64,
 }
 
 /// One publisher's session.
@@ -246,6 +262,19 @@ pub struct Publisher {
     events: VecDeque<PublisherEvent>,
     ended: Option<PublisherEnd>,
     stats: PublisherStats,
+    /// The offer's SSRCs (empty: any is taken).
+    ssrcs: Vec<u32>,
+    /// A video unit was lost to a depacketizing error: the next one is not contiguous.
+    video_broken: bool,
+}
+
+/// The SSRC of an RTP packet (RFC 3550 §5.1), `None` for RTCP (RFC 5761 §4: payload types
+/// 64-95 with the marker bit), STUN, DTLS and anything shorter than a header.
+fn rtp_ssrc(d: &[u8]) -> Option<u32> {
+    if d.len() < 12 || d[0] >> 6 != 2 || (192..=223).contains(&d[1]) {
+        return None;
+    }
+    Some(u32::from_be_bytes([d[8], d[9], d[10], d[11]]))
 }
 
 impl std::fmt::Debug for Publisher {
@@ -320,6 +349,8 @@ impl Publisher {
             events: VecDeque::new(),
             ended: None,
             stats: PublisherStats::default(),
+            ssrcs: offered.ssrcs.clone(),
+            video_broken: false,
         };
         p.rtc.handle_input(Input::Timeout(now))?;
         p.drain();
@@ -353,6 +384,13 @@ impl Publisher {
                     });
                 }
                 Ok(Output::Event(e)) => self.on_event(e),
+                // One unit that does not depacketize (a malformed or forged payload): str0m
+                // has dropped it; the session goes on.
+                Err(str0m::RtcError::Packet(mid, _, e)) => {
+                    tracing::debug!("publisher sent a unit that does not depacketize: {e}");
+                    self.stats.malformed += 1;
+                    self.video_broken |= mid == self.video;
+                }
                 Err(e) => {
                     tracing::debug!("str0m (publisher): {e}");
                     self.rtc.disconnect();
@@ -378,13 +416,14 @@ impl Publisher {
             }
             Event::MediaData(d) if d.mid == self.video => {
                 let keyframe = d.is_keyframe();
+                let contiguous = d.contiguous && !std::mem::take(&mut self.video_broken);
                 self.stats.video_units += 1;
                 self.stats.keyframes += u64::from(keyframe);
-                self.stats.gaps += u64::from(!d.contiguous);
+                self.stats.gaps += u64::from(!contiguous);
                 self.push(PublisherEvent::Video {
                     data: d.data,
                     keyframe,
-                    contiguous: d.contiguous,
+                    contiguous,
                     rtp_time: d.time.into(),
                     arrived: d.network_time,
                 });
@@ -424,6 +463,13 @@ impl Publisher {
             return;
         };
         self.stats.datagrams_in += 1;
+        if let Some(ssrc) = rtp_ssrc(contents)
+            && !self.ssrcs.is_empty()
+            && self.ssrcs.binary_search(&ssrc).is_err()
+        {
+            self.stats.foreign_ssrc += 1;
+            return;
+        }
         self.last_heard = now;
         if self.rtc.handle_input(Input::Receive(now, r)).is_err() {
             tracing::debug!("str0m refused a datagram from publisher {source}");
@@ -525,6 +571,34 @@ mod tests {
         let (_, o) = check_publish_offer(VIDEO_H264.as_bytes()).unwrap();
         assert_eq!(o.video, "0");
         assert_eq!(o.audio.as_deref(), Some("1"));
+        assert!(o.ssrcs.is_empty());
+        let with = VIDEO_H264.replace(
+            "a=rtpmap:111 opus/48000/2\r\n",
+            "a=rtpmap:111 opus/48000/2\r\na=ssrc:42 cname:x\r\na=ssrc:7 msid:a b\r\na=ssrc:42 msid:a b\r\n",
+        );
+        assert_eq!(
+            check_publish_offer(with.as_bytes()).unwrap().1.ssrcs,
+            [7, 42]
+        );
+    }
+
+    #[test]
+    fn tells_rtp_from_rtcp_stun_and_dtls() {
+        let mut rtp = [0u8; 12];
+        rtp[0] = 0x80;
+        rtp[1] = 0x66;
+        rtp[8..12].copy_from_slice(&42u32.to_be_bytes());
+        assert_eq!(rtp_ssrc(&rtp), Some(42));
+        rtp[1] = 0xe6; // marker + 102
+        assert_eq!(rtp_ssrc(&rtp), Some(42));
+        rtp[1] = 200; // RTCP sender report
+        assert_eq!(rtp_ssrc(&rtp), None);
+        assert_eq!(
+            rtp_ssrc(&[0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 0, 0, 0, 0]),
+            None
+        );
+        assert_eq!(rtp_ssrc(&[22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(rtp_ssrc(&[0x80, 0x66]), None);
     }
 
     #[test]
