@@ -64,6 +64,9 @@ def forge():
                 bytes([0x7C, 0x85]) + os.urandom(30),
                 bytes([0x78, 0xFF, 0xFF, 0x65, 1, 2]),
             ]
+            # HS_FORGE=p0,p3 picks some of them (to find which one hurts).
+            picked = [j for i, j in enumerate(junk) if f"p{i}" in MODES]
+            junk = picked or junk
             FORGED["payloads"] += len(junk)
             enc.payloads[-1:-1] = junk
         return enc
