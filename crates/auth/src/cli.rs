@@ -431,6 +431,7 @@ mod tests {
                 .unwrap()
                 .contains("publish = false")
         );
+        token(&["token", "revoke", &file.tokens[1].id, "--users", fs], 0).unwrap();
         assert!(
             user(&["user", "list", "--users", fs], "")
                 .unwrap()
