@@ -244,7 +244,15 @@ impl Shared {
         let resp = tokio::time::timeout(self.stall, req.send())
             .await
             .map_err(|_| Outcome::Retry("the origin stalled".into()))?
-            .map_err(|e| Outcome::Retry(crate::origin::error_chain(&e)))?;
+            .map_err(|e| {
+                let why = crate::origin::error_chain(&e);
+                // A redirect the client refused (another server) is refused again next time.
+                if e.is_redirect() || e.is_builder() {
+                    Outcome::Fatal(why)
+                } else {
+                    Outcome::Retry(why)
+                }
+            })?;
         let status = resp.status();
         if status.is_client_error()
             && !matches!(
@@ -442,7 +450,11 @@ impl SegFetcher {
             let Some(key) = st.keys.get(seg).cloned() else {
                 return Err(format!("no segment {seg}"));
             };
-            st.errors.remove(&key);
+            // A prefetch that failed is the answer to the first request for it; a later request
+            // tries again.
+            if let Some(e) = st.errors.remove(&key) {
+                return Err(e);
+            }
             st.plan.request(seg);
             self.shared.run(&mut st);
             key
@@ -454,8 +466,8 @@ impl SegFetcher {
                 if let Some(l) = st.done.get(&key) {
                     return Ok(l.clone());
                 }
-                if let Some(e) = st.errors.get(&key) {
-                    return Err(e.clone());
+                if let Some(e) = st.errors.remove(&key) {
+                    return Err(e);
                 }
                 let Some(i) = st.keys.iter().position(|k| *k == key) else {
                     return Err("the segment is no longer listed".into());
