@@ -83,7 +83,7 @@ if command -v mpv >/dev/null; then
     play() { # url -> wall seconds of mpv decoding the whole VOD as fast as it can
         local t0 t1
         t0=$(now)
-        mpv --no-config --really-quiet --untimed --vo=null --ao=null "$1" >/dev/null 2>&1 || echo "mpv failed on $1" >&2
+        mpv --no-config --really-quiet --no-audio --untimed --vo=null "$1" >/dev/null 2>&1 || echo "mpv failed on $1" >&2
         t1=$(now)
         awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.2f", b-a}'
     }

@@ -163,9 +163,11 @@ pub struct SegPlanner {
     out: Vec<Action>,
     /// The origin answered a range request with a whole 200: no more splitting.
     no_ranges: bool,
-    /// The focus was asked for before any of it was fetched (a seek, or a player ahead of the
+    /// The focus was asked for before it was all here (a seek, or a player ahead of the
     /// prefetch): its pieces take connections from fetches further ahead.
     urgent: bool,
+    /// Sum and count of the segment sizes learnt (for the estimate of those not yet known).
+    sizes: (u64, u64),
     /// Bytes of finished pieces held, and the most ever held.
     held: u64,
     peak_held: u64,
@@ -184,6 +186,7 @@ impl SegPlanner {
             out: Vec::new(),
             no_ranges: false,
             urgent: false,
+            sizes: (0, 0),
             held: 0,
             peak_held: 0,
         }
@@ -242,7 +245,8 @@ impl SegPlanner {
         if matches!(self.segs[seg], Seg::Failed(_)) {
             self.segs[seg] = Seg::Idle;
         }
-        self.urgent = matches!(self.segs[seg], Seg::Idle);
+        // Someone waits for it: its pieces go first, on connections taken from further ahead.
+        self.urgent = !matches!(self.segs[seg], Seg::Done { .. });
         if seg == self.focus {
             return;
         }
@@ -321,27 +325,26 @@ impl SegPlanner {
         }
     }
 
-    fn size_estimate(&self, i: usize) -> u64 {
+    /// The size of segment `i`, or `mean` (of the sizes known) when it is not known yet.
+    fn size_estimate(&self, i: usize, mean: u64) -> u64 {
         match &self.segs[i] {
             Seg::Done { len } => *len,
             Seg::Fetching { total: Some(t), .. } => *t,
-            _ => self.info[i].len.unwrap_or_else(|| {
-                let known: Vec<u64> = self
-                    .segs
-                    .iter()
-                    .filter_map(|s| match s {
-                        Seg::Done { len } => Some(*len),
-                        Seg::Fetching { total: Some(t), .. } => Some(*t),
-                        _ => None,
-                    })
-                    .collect();
-                if known.is_empty() {
-                    self.cfg.first_piece
-                } else {
-                    known.iter().sum::<u64>() / known.len() as u64
-                }
-            }),
+            _ => self.info[i].len.unwrap_or(mean),
         }
+    }
+
+    /// The mean size of the segments whose size was learnt so far, or `first_piece` before any.
+    fn mean_size(&self) -> u64 {
+        self.sizes
+            .0
+            .checked_div(self.sizes.1)
+            .unwrap_or(self.cfg.first_piece)
+    }
+
+    fn learnt(&mut self, size: u64) {
+        self.sizes.0 = self.sizes.0.saturating_add(size);
+        self.sizes.1 += 1;
     }
 
     /// The pieces of `total` bytes from `from`: `connections` of them, each at least `min_piece`.
@@ -382,8 +385,9 @@ impl SegPlanner {
         let n = self.segs.len();
         let end = n.min(self.focus + self.cfg.max_ahead.max(1));
         let mut used = 0u64;
+        let mean = self.mean_size();
         for i in self.focus..end {
-            let est = self.size_estimate(i);
+            let est = self.size_estimate(i, mean);
             if i > self.focus && used + est > self.cfg.max_bytes {
                 break;
             }
@@ -424,18 +428,25 @@ impl SegPlanner {
             .map(|(t, (s, st))| (*t, *s, *st))
             .collect();
         victims.sort_by_key(|v| std::cmp::Reverse((v.1, v.2)));
-        for (task, seg, start) in victims.into_iter().take(ready.saturating_sub(free)) {
-            self.tasks.remove(&task);
-            self.out.push(Action::Cancel(task));
-            if let Seg::Fetching { pieces, .. } = &mut self.segs[seg]
-                && let Some(p) = pieces.iter_mut().find(|p| p.start == start)
-                && let PieceSt::Running { attempts, .. } = p.st
-            {
-                p.st = PieceSt::Todo {
-                    attempts,
-                    not_before: None,
-                };
-            }
+        for (task, _, _) in victims.into_iter().take(ready.saturating_sub(free)) {
+            self.take_back(task);
+        }
+    }
+
+    /// Cancels a running fetch and puts its piece back to be fetched again (no backoff).
+    fn take_back(&mut self, task: TaskId) {
+        let Some((seg, start)) = self.tasks.remove(&task) else {
+            return;
+        };
+        self.out.push(Action::Cancel(task));
+        if let Seg::Fetching { pieces, .. } = &mut self.segs[seg]
+            && let Some(p) = pieces.iter_mut().find(|p| p.start == start)
+            && let PieceSt::Running { attempts, .. } = p.st
+        {
+            p.st = PieceSt::Todo {
+                attempts,
+                not_before: None,
+            };
         }
     }
 
@@ -458,25 +469,16 @@ impl SegPlanner {
         if !needs {
             return false;
         }
-        let Some((&task, &(seg, start))) = self
+        let Some(task) = self
             .tasks
             .iter()
             .filter(|(_, (s, _))| *s > i)
             .max_by_key(|(_, (s, st))| (*s, *st))
+            .map(|(t, _)| *t)
         else {
             return false;
         };
-        self.tasks.remove(&task);
-        self.out.push(Action::Cancel(task));
-        if let Seg::Fetching { pieces, .. } = &mut self.segs[seg]
-            && let Some(p) = pieces.iter_mut().find(|p| p.start == start)
-            && let PieceSt::Running { attempts, .. } = p.st
-        {
-            p.st = PieceSt::Todo {
-                attempts,
-                not_before: None,
-            };
-        }
+        self.take_back(task);
         true
     }
 
@@ -558,6 +560,8 @@ impl SegPlanner {
         let more = match &mut self.segs[i] {
             Seg::Fetching { total, pieces, .. } if total.is_none() => {
                 *total = Some(seg_total);
+                self.sizes.0 = self.sizes.0.saturating_add(seg_total);
+                self.sizes.1 += 1;
                 if let Some(p) = pieces.iter_mut().find(|p| p.start == start)
                     && p.end.is_some_and(|e| e > seg_total)
                 {
@@ -619,6 +623,9 @@ impl SegPlanner {
                     self.held -= held.min(self.held);
                     self.held += len;
                     self.peak_held = self.peak_held.max(self.held);
+                    if total.is_none() {
+                        self.learnt(len);
+                    }
                     self.segs[i] = Seg::Done { len };
                     return Some(i);
                 }

@@ -336,3 +336,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_waited_for_segment_takes_connections_from_fetches_ahead() {
+    let t0 = Instant::now();
+    let mut p = SegPlanner::new(cfg(4, 6, true), segs(10));
+    p.request(0);
+    let a = starts(&p.poll(t0));
+    assert_eq!(a.iter().map(|f| f.seg).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    // Segment 0's first answer tells its size: its other pieces go out at once, on the
+    // connections of the first pieces of 3, 2 and 1 (furthest first).
+    p.sized(a[0].task, 900);
+    let b = p.poll(t0);
+    assert_eq!(cancels(&b), [a[3].task, a[2].task, a[1].task]);
+    let b = starts(&b);
+    assert!(b.iter().all(|f| f.seg == 0), "{b:?}");
+    assert_eq!(b.len(), 3);
+    assert_eq!(p.running(), 4);
+    // Without a waiter (prefetch only) nothing is taken.
+    let mut q = SegPlanner::new(cfg(4, 6, true), segs(10));
+    let a = starts(&q.poll(t0));
+    q.sized(a[0].task, 900);
+    assert!(cancels(&q.poll(t0)).is_empty());
+}

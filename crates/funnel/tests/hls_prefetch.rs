@@ -203,17 +203,23 @@ fn segments(n: usize, size: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The funnel's local path of segment `i` (from its rewritten playlist).
-async fn local_paths(f: &Funnel) -> Vec<String> {
-    let text = player()
+/// The funnel's playlist, as a player gets it.
+async fn playlist_text(f: &Funnel) -> String {
+    player()
         .get(f.url())
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    text.lines()
+        .unwrap()
+}
+
+/// The funnel's local paths of the segments (from its rewritten playlist).
+async fn local_paths(f: &Funnel) -> Vec<String> {
+    playlist_text(f)
+        .await
+        .lines()
         .filter(|l| l.starts_with("/hls/"))
         .map(str::to_owned)
         .collect()
@@ -463,14 +469,7 @@ async fn user_headers_go_on_every_playlist_key_and_segment_request() {
     let f = Funnel::start_with(with, &o.url(), cfg(4, 256 << 10, MIB, 8))
         .await
         .unwrap();
-    let text = player()
-        .get(f.url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = playlist_text(&f).await;
     let key_path = text
         .split("URI=\"")
         .nth(1)
@@ -509,14 +508,7 @@ async fn live_playlists_are_never_cached() {
     let before = playlist_hits(&o);
     let mut seen_first = Vec::new();
     for round in 0..3 {
-        let text = player()
-            .get(f.url())
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = playlist_text(&f).await;
         assert!(!text.contains("EXT-X-ENDLIST"), "{text}");
         let seq: usize = text
             .lines()
