@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """A static directory served with byte ranges, each response paced to RATE bytes/s from its
 first byte (nginx's limit_rate cannot slow a response that fits in the loopback socket buffer,
-which HLS segments do). Usage: paced_static.py DIR PORT RATE"""
+which HLS segments do). A chunk is sent only once the rate allows it, so no request gets a free
+burst: many small range requests are no faster per connection than one large one.
+Usage: paced_static.py DIR PORT RATE"""
 import http.server, os, sys, time
 
 ROOT, PORT, RATE = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -35,11 +37,11 @@ class H(http.server.BaseHTTPRequestHandler):
         try:
             for off in range(a, b, chunk):
                 part = data[off:min(off + chunk, b)]
-                self.wfile.write(part)
-                sent += len(part)
-                ahead = sent / RATE - (time.monotonic() - t0)
+                ahead = (sent + len(part)) / RATE - (time.monotonic() - t0)
                 if ahead > 0:
                     time.sleep(ahead)
+                self.wfile.write(part)
+                sent += len(part)
         except (BrokenPipeError, ConnectionResetError):
             pass
 

@@ -1,7 +1,16 @@
 //! HLS through the funnel (RFC 8216): the playlist is rewritten so every URI (segments, variant
 //! playlists, `URI="..."` attributes of EXT-X-KEY/EXT-X-MAP/EXT-X-MEDIA) points at this server,
-//! and segments after the one a player asks for are prefetched in parallel, one connection each,
-//! `connections` at a time. Cache policy: at most `budget` bytes; the oldest entry is dropped.
+//! and the media segments of the last media playlist served are prefetched ahead of the one the
+//! player asks for ([`crate::hls_plan`]: a window bounded in count and bytes, refocused at once
+//! by a seek, segments split into ranges over `connections` connections). Init sections, keys
+//! and anything else a playlist names are fetched when asked for, kept in a small cache of at
+//! most `budget` bytes (the oldest entry is dropped).
+//!
+//! **Playlists are never cached**: each request for one goes to the origin, so a live playlist
+//! (no EXT-X-ENDLIST) is exactly as fresh as the player's own reloads, which RFC 8216 6.3.4 times
+//! (after the target duration; half of it when the playlist did not change), and never older
+//! than its target duration. Each reload hands the segment list to the prefetcher, which keeps
+//! what it has of the segments still listed and forgets the rest.
 //!
 //! **What the funnel fetches.** Only the playlist URL it was started with and the URLs named by
 //! the playlists it has itself served: each such URL gets a number when its playlist is rewritten
@@ -18,6 +27,8 @@
 //! a tag may carry, and this way every tag we do not know (LL-HLS parts, vendor tags) passes
 //! through byte for byte, which a parse-and-write round trip does not promise.
 
+use crate::hls_fetch::{SegFetcher, Source};
+use crate::hls_plan::SegConfig;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -25,6 +36,7 @@ use bytes::Bytes;
 use percent_encoding::percent_decode_str;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::OnceCell;
 
 /// A fetched segment: bytes, content type, and the origin's Content-Range for a ranged one.
@@ -44,21 +56,47 @@ fn key(url: &str, range: Option<&str>) -> String {
 /// reload; the oldest are forgotten first, and a player is long past them by then).
 pub const ALLOWED_CAP: usize = 4096;
 
-/// HLS state: the playlist URL, the URLs its playlists named, the segment order and the cache.
+/// HLS state: the playlist URL, the URLs its playlists named, the prefetcher and the cache.
 pub struct Hls {
     client: reqwest::Client,
     url: reqwest::Url,
-    connections: usize,
+    seg: SegConfig,
+    stall: Duration,
     budget: u64,
     inner: Mutex<Inner>,
 }
 
 #[derive(Default)]
 struct Inner {
-    /// Segment URLs in playlist order (of the last media playlist seen).
-    order: Vec<String>,
+    /// The media segments of the last media playlist served, prefetched.
+    fetcher: Option<Arc<SegFetcher>>,
     cache: VecDeque<(String, Cell)>,
     allowed: Allowed,
+}
+
+/// The segment a cache key names (see [`key`]).
+fn source(key: &str) -> Option<Source> {
+    let (url, range) = match key.split_once('\n') {
+        Some((u, r)) => (u, Some(r)),
+        None => (key, None),
+    };
+    let range = match range {
+        None => None,
+        Some(r) => {
+            let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
+            let (a, b): (u64, u64) = (a.parse().ok()?, b.parse().ok()?);
+            (b >= a)
+                .then_some(crate::m3u8::ByteRange {
+                    offset: a,
+                    len: b - a + 1,
+                })?
+                .into()
+        }
+    };
+    Some(Source {
+        url: reqwest::Url::parse(url).ok()?,
+        range,
+    })
 }
 
 /// One URL a served playlist named.
@@ -244,19 +282,34 @@ pub fn rewrite(text: &str, base: &reqwest::Url, allowed: &mut Allowed) -> (Strin
 }
 
 impl Hls {
+    /// `connections` fetches at once; the prefetch window holds at most `budget` bytes and
+    /// three segments per connection; a fetch whose origin sends nothing for `stall` is retried.
     pub fn new(
         client: reqwest::Client,
         url: reqwest::Url,
         connections: usize,
         budget: u64,
+        stall: Duration,
     ) -> Self {
+        let connections = connections.max(1);
         Hls {
             client,
             url,
-            connections: connections.max(1),
+            seg: SegConfig {
+                connections,
+                max_ahead: 3 * connections,
+                max_bytes: budget,
+                ..SegConfig::default()
+            },
+            stall,
             budget,
             inner: Mutex::new(Inner::default()),
         }
+    }
+
+    /// Requests the prefetcher started so far (0 before a media playlist was served).
+    pub fn segment_requests(&self) -> u64 {
+        self.lock().fetcher.as_ref().map_or(0, |f| f.started())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -284,8 +337,19 @@ impl Hls {
         let (body, media) = {
             let mut g = self.lock();
             let (body, media) = rewrite(&text, &base, &mut g.allowed);
-            if !media.is_empty() {
-                g.order = media.clone();
+            let srcs: Vec<Source> = media.iter().filter_map(|k| source(k)).collect();
+            if !srcs.is_empty() {
+                match &g.fetcher {
+                    Some(f) => f.set_sources(srcs),
+                    None => {
+                        g.fetcher = Some(Arc::new(SegFetcher::new(
+                            self.client.clone(),
+                            self.seg.clone(),
+                            srcs,
+                            self.stall,
+                        )))
+                    }
+                }
             }
             (body, media)
         };
@@ -326,10 +390,22 @@ impl Hls {
         // 14.2), and it shares the prefetched copy.
         let range = range.filter(|r| r.trim() != "bytes=0-");
         let k = key(&url, range);
-        self.prefetch_after(&k);
-        let cell = self.cell(&k);
-        let client = self.client.clone();
-        let r = cell.get_or_init(|| Hls::load(&client, &k)).await.clone();
+        let planned = self
+            .lock()
+            .fetcher
+            .clone()
+            .and_then(|f| Some((f.index_of(&k)?, f)));
+        let r = match planned {
+            Some((i, f)) => f
+                .get(i)
+                .await
+                .map(|l| (l.bytes, l.content_type, l.content_range)),
+            None => {
+                let cell = self.cell(&k);
+                let client = self.client.clone();
+                cell.get_or_init(|| Hls::load(&client, &k)).await.clone()
+            }
+        };
         let status = match (&r, range) {
             (Err(_), _) => StatusCode::BAD_GATEWAY,
             (Ok(_), Some(_)) => StatusCode::PARTIAL_CONTENT,
@@ -413,32 +489,6 @@ impl Hls {
             return Err(format!("the origin sent {} of {want:?} bytes", b.len()));
         }
         Ok((b, ct, cr))
-    }
-
-    fn prefetch_after(self: &Arc<Self>, url: &str) {
-        let next: Vec<String> = {
-            let g = self.lock();
-            match g.order.iter().position(|u| u == url) {
-                Some(i) => g
-                    .order
-                    .iter()
-                    .skip(i + 1)
-                    .take(self.connections)
-                    .cloned()
-                    .collect(),
-                None => Vec::new(),
-            }
-        };
-        for u in next {
-            let cell = self.cell(&u);
-            if cell.initialized() {
-                continue;
-            }
-            let client = self.client.clone();
-            tokio::spawn(async move {
-                let _ = cell.get_or_init(|| Self::load(&client, &u)).await;
-            });
-        }
     }
 }
 

@@ -4,16 +4,18 @@
 //! segments fetched with `Range`. The file is MPEG-TS segments concatenated, or fMP4
 //! (init + fragments); `-o x.mp4` for TS segments remuxes with ffmpeg.
 //!
-//! Memory: at most `connections` segments are held (fetched ahead of the one being written).
+//! Fetching is [`crate::hls_fetch`]'s: a window of segments ahead of the one written next,
+//! bounded by the engine's budget, segments split into ranges over every connection.
 //! Resume: the sidecar `FILE.homestream-hls` records the playlist URL, the number of segments
 //! written and the bytes they took; a second run truncates to that and goes on.
 
 use crate::download::{DownloadOptions, DownloadReport};
 use crate::error::{Error, Result};
+use crate::hls_fetch::{SegFetcher, Source};
+use crate::hls_plan::SegConfig;
 use crate::m3u8::{self, ByteRange, Key, Playlist};
 use aes::cipher::{BlockModeDecrypt, KeyIvInit, block_padding::Pkcs7};
 use bytes::Bytes;
-use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::future::Future;
@@ -25,8 +27,6 @@ use tokio::sync::OnceCell;
 
 /// Master -> media nesting allowed (a master names media playlists; nothing nests deeper).
 const MAX_DEPTH: usize = 3;
-/// Attempts per segment for errors a retry can fix (network, 5xx, a short body).
-const ATTEMPTS: u32 = 3;
 /// Largest playlist text read.
 const MAX_PLAYLIST: usize = 64 << 20;
 
@@ -193,93 +193,6 @@ pub fn decrypt(key: &[u8; 16], iv: &[u8; 16], data: &[u8]) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-async fn fetch_once(client: &reqwest::Client, job: &Job, stall: Duration) -> Result<Bytes> {
-    let mut req = client.get(job.url.clone());
-    if let Some(r) = job.range {
-        req = req.header(http::header::RANGE, r.header());
-    }
-    let resp = tokio::time::timeout(stall, req.send())
-        .await
-        .map_err(|_| Error::Http("the origin stalled".into()))?
-        .map_err(|e| Error::Http(crate::origin::error_chain(&e)))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(Error::Status {
-            status: status.as_u16(),
-            what: format!("GET {}", job.url),
-        });
-    }
-    let declared = resp.content_length();
-    let mut body = resp;
-    let mut buf = Vec::with_capacity(declared.unwrap_or(0).min(64 << 20) as usize);
-    loop {
-        let chunk = tokio::time::timeout(stall, body.chunk())
-            .await
-            .map_err(|_| Error::Http("the origin stalled".into()))?
-            .map_err(|e| Error::Http(crate::origin::error_chain(&e)))?;
-        let Some(c) = chunk else { break };
-        buf.extend_from_slice(&c);
-    }
-    if let Some(d) = declared
-        && d != buf.len() as u64
-    {
-        return Err(Error::Http(format!(
-            "{}: the origin sent {} of {d} bytes",
-            job.url,
-            buf.len()
-        )));
-    }
-    if let Some(r) = job.range {
-        if status != http::StatusCode::PARTIAL_CONTENT {
-            return Err(Error::Protocol(format!(
-                "{} answered {status} to a byte-range request (EXT-X-BYTERANGE needs 206)",
-                job.url
-            )));
-        }
-        if buf.len() as u64 != r.len {
-            return Err(Error::Protocol(format!(
-                "{}: {} bytes for a range of {}",
-                job.url,
-                buf.len(),
-                r.len
-            )));
-        }
-    }
-    Ok(buf.into())
-}
-
-async fn fetch_job(
-    client: &reqwest::Client,
-    keys: &Keys,
-    job: &Job,
-    stall: Duration,
-) -> Result<Bytes> {
-    let mut last = None;
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(Duration::from_millis(300 << attempt)).await;
-        }
-        match fetch_once(client, job, stall).await {
-            Ok(b) => {
-                return match &job.key {
-                    None => Ok(b),
-                    Some((k, iv)) => {
-                        let key = keys.get(client, k).await?;
-                        Ok(decrypt(&key, iv, &b)?.into())
-                    }
-                };
-            }
-            // 4xx: retrying will not help.
-            Err(e @ Error::Status { status, .. }) if (400..500).contains(&status) => return Err(e),
-            Err(e) => {
-                tracing::warn!("segment {} attempt {}: {e}", job.url, attempt + 1);
-                last = Some(e);
-            }
-        }
-    }
-    Err(last.unwrap_or(Error::Http("no attempt".into())))
-}
-
 /// The resume sidecar of an HLS download.
 fn sidecar(out: &Path) -> PathBuf {
     let mut s = out.as_os_str().to_owned();
@@ -391,31 +304,54 @@ pub async fn download(
     let keys = Keys::default();
     let stall = opts.engine.stall_timeout;
     let conns = opts.engine.plan.connections.max(1);
-    let mut stream = futures_util::stream::iter(jobs[state.done..].iter())
-        .map(|j| fetch_job(&client, &keys, j, stall))
-        .buffered(conns);
-    let result: Result<()> = loop {
-        let next = tokio::select! {
-            _ = cancel.as_mut() => break Err(Error::Cancelled),
-            n = stream.next() => n,
-        };
-        let Some(r) = next else { break Ok(()) };
-        let b = match r {
-            Ok(b) => b,
-            Err(e) => break Err(e),
-        };
-        if let Err(e) = file.write_all(&b) {
-            break Err(Error::io(format!("writing {}", target.display()), e));
-        }
-        state.done += 1;
-        state.bytes += b.len() as u64;
-        pb.set_position(state.done as u64);
-        pb.set_message(format!("{:.1} MB", state.bytes as f64 / 1e6));
-        if let Err(e) = save(&state) {
-            break Err(e);
-        }
+    // The window ahead of the segment written next: what the engine's budget allows, many
+    // segments deep, so every connection stays busy; segments split into ranges (the last ones
+    // of the playlist too, so the tail runs on every connection).
+    let cfg = SegConfig {
+        connections: conns,
+        max_ahead: 8 * conns,
+        max_bytes: opts.engine.plan.budget(),
+        keep_behind: 0,
+        ..SegConfig::default()
     };
-    drop(stream);
+    let todo = &jobs[state.done..];
+    let srcs = todo
+        .iter()
+        .map(|j| Source {
+            url: j.url.clone(),
+            range: j.range,
+        })
+        .collect();
+    let fetcher = SegFetcher::new(client.clone(), cfg, srcs, stall);
+    let result: Result<()> = async {
+        for (n, job) in todo.iter().enumerate() {
+            let got = tokio::select! {
+                _ = cancel.as_mut() => return Err(Error::Cancelled),
+                r = fetcher.get(n) => r,
+            };
+            let b = got
+                .map_err(|e| Error::Http(format!("segment {}: {e}", job.url)))?
+                .bytes;
+            fetcher.advance(n);
+            let b: Bytes = match &job.key {
+                None => b,
+                Some((k, iv)) => {
+                    let key = keys.get(&client, k).await?;
+                    decrypt(&key, iv, &b)?.into()
+                }
+            };
+            file.write_all(&b)
+                .map_err(|e| Error::io(format!("writing {}", target.display()), e))?;
+            state.done += 1;
+            state.bytes += b.len() as u64;
+            pb.set_position(state.done as u64);
+            pb.set_message(format!("{:.1} MB", state.bytes as f64 / 1e6));
+            save(&state)?;
+        }
+        Ok(())
+    }
+    .await;
+    drop(fetcher);
     let _ = file.sync_all();
     if let Err(e) = result {
         pb.abandon();

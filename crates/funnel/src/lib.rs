@@ -13,6 +13,8 @@ pub mod error;
 mod fetch;
 pub mod hls;
 pub mod hls_download;
+pub mod hls_fetch;
+pub mod hls_plan;
 pub mod m3u8;
 pub mod mp4;
 pub mod origin;

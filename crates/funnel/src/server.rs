@@ -253,6 +253,7 @@ pub async fn prepare(
             origin.url.clone(),
             cfg.plan.connections,
             cfg.plan.budget(),
+            cfg.stall_timeout,
         );
         return Ok(Arc::new(FunnelState {
             client,
