@@ -461,7 +461,6 @@ const NO_TOKENS: &str = "this API token is a viewer's and cannot publish; create
 
 /// Who publishes, or `None` when they may not: a session or Basic login may, and a token with
 /// the publish scope; a viewer's token may not.
-
 fn publisher_name(req: &Request) -> Option<String> {
     match req.extensions().get::<AuthUser>() {
         Some(AuthUser {
