@@ -87,8 +87,12 @@ def forge():
             await send_rtp(self, bytes(wrong))
             FORGED["wrongPt"] += 1
         if packets["n"] % 10 == 0 and "ssrc" in MODES:
+            # One stranger per real SSRC: a stranger shared by the audio and the video stream
+            # makes this sender's own SRTP refuse the second (its sequence numbers look
+            # replayed), and the exception ends aiortc's sending of that track.
             stranger = bytearray(data)
-            stranger[8:12] = struct.pack("!I", 0x0BADF00D)
+            (real,) = struct.unpack("!I", data[8:12])
+            stranger[8:12] = struct.pack("!I", real ^ 0x0BADF00D)
             await send_rtp(self, bytes(stranger))
             FORGED["strangerSsrc"] += 1
 

@@ -542,8 +542,8 @@ async fn forged_rtp_inside_a_publish_session_costs_frames_not_the_session() {
     let s = serve(&["cam=publish", "t=test:320x240@15"]).await;
     let base = format!("http://{}", s.addr);
     let b = basic();
-    // Forged payloads in every fifth frame and packets of a payload type never negotiated
-    // (HS_FORGE: see whip_publisher.py; its `ssrc` forgery is left out, see below).
+    // Forged payloads in every fifth frame, packets of a payload type never negotiated, and
+    // packets of SSRCs the offer never announced (HS_FORGE: see whip_publisher.py).
     let hostile = {
         let mut cmd = tokio::process::Command::new(python());
         cmd.arg(script("whip_publisher.py"))
@@ -554,7 +554,7 @@ async fn forged_rtp_inside_a_publish_session_costs_frames_not_the_session() {
                 &b,
                 "--garbage",
             ])
-            .env("HS_FORGE", "payloads,pt")
+            .env("HS_FORGE", "payloads,pt,ssrc")
             .kill_on_drop(true);
         tokio::spawn(async move { run_json(cmd, 49.0).await })
     };
@@ -575,6 +575,10 @@ async fn forged_rtp_inside_a_publish_session_costs_frames_not_the_session() {
     );
     assert!(
         hostile["forged"]["wrongPt"].as_u64().unwrap() >= 50,
+        "{hostile}"
+    );
+    assert!(
+        hostile["forged"]["strangerSsrc"].as_u64().unwrap() >= 50,
         "{hostile}"
     );
     assert_eq!(hostile["deleteStatus"], 200, "{hostile}");
