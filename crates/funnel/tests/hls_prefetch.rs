@@ -278,7 +278,16 @@ async fn prefetch_window_refocuses_on_a_seek() {
         "segment 30 took {took:?}, one connection needs {one_connection:?}"
     );
     tokio::time::sleep(Duration::from_millis(800)).await;
-    let after: Vec<Hit> = o.hits().into_iter().filter(|h| h.at >= jump).collect();
+    // From the funnel's first fetch of 30 on: a fetch of the old window may start while the
+    // player's request for 30 is still on its way (CI saw one of segment 7 there).
+    let hits = o.hits();
+    let refocused = hits
+        .iter()
+        .filter(|h| h.at >= jump && h.seg == Some(30))
+        .map(|h| h.at)
+        .min()
+        .expect("segment 30 was fetched from the origin");
+    let after: Vec<Hit> = hits.into_iter().filter(|h| h.at >= refocused).collect();
     let segs_after: Vec<usize> = after.iter().filter_map(|h| h.seg).collect();
     assert!(
         segs_after.iter().all(|&i| (30..30 + WINDOW).contains(&i)),
