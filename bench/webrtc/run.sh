@@ -37,7 +37,7 @@ if [ -z "${HS_BENCH_NETNS:-}" ]; then
   (cd tests/browser && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
   if [ -z "${NO_BUILD:-}" ]; then
     echo "== building (release)" >&2
-    cargo build --release -q -p homestream
+    cargo build --release -q -p homestream --no-default-features
     cargo build --release -q -p homestream-live-http --example whep_load
   fi
   exec unshare --net env HS_BENCH_NETNS=1 bash "$0" "$@"

@@ -3,6 +3,8 @@
 //! serving.
 
 mod common;
+#[path = "common/str0m_viewer.rs"]
+mod str0m_viewer;
 
 use homestream_live::{LiveOptions, LiveRegistry, LiveSpec};
 use homestream_live_http::whep::{Whep, WhepConfig};
@@ -28,8 +30,11 @@ async fn serve_with(
     )
     .expect("registry");
     let whep = Whep::start(WhepConfig {
-        addrs: Some(vec!["127.0.0.1".parse().unwrap()]),
-        ..config
+        addrs: config
+            .addrs
+            .clone()
+            .or_else(|| Some(vec!["127.0.0.1".parse().unwrap()])),
+        ..config.clone()
     })
     .await
     .expect("UDP port");
@@ -37,9 +42,11 @@ async fn serve_with(
     for (path, mr) in homestream_live_http::whep::routes(&whep, &reg) {
         app = app.route(path, mr);
     }
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let http_ip = match &config.addrs {
+        Some(a) if a.iter().all(|ip| ip.is_ipv6()) => "[::1]:0",
+        _ => "127.0.0.1:0",
+    };
+    let listener = tokio::net::TcpListener::bind(http_ip).await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -357,4 +364,59 @@ async fn ice_servers_are_link_headers_on_options() {
             r#"<turn:turn.example.net?transport=tcp>; rel="ice-server"; username="alice"; credential="s3cret"; credential-type="password""#,
         ]
     );
+}
+
+/// A viewer on IPv6 loopback: the answer offers the server's IPv6 socket (and only it, since
+/// that is all it was given), ICE and DTLS complete over IPv6, and video and audio arrive at
+/// the source rate. The viewer is str0m (tests/common/str0m_viewer.rs) bound to [::1].
+#[tokio::test]
+async fn a_viewer_on_ipv6_loopback_connects_over_ipv6() {
+    let config = WhepConfig {
+        addrs: Some(vec!["::1".parse().unwrap()]),
+        ..WhepConfig::default()
+    };
+    let (addr, _reg, whep) = serve_with(&["demo=test:320x240@30"], config).await;
+    assert!(addr.is_ipv6(), "{addr}");
+    assert!(
+        whep.local
+            .iter()
+            .all(|a| a.ip() == "::1".parse::<std::net::IpAddr>().unwrap()),
+        "{:?}",
+        whep.local
+    );
+    let url = format!("http://{addr}/live/demo/whep");
+    let (answer, frames, audio) = tokio::task::spawn_blocking(move || {
+        let http = reqwest::blocking::Client::new();
+        let mut j = str0m_viewer::join(&http, &url, Duration::from_secs(10)).expect("joined");
+        let (mut frames, mut audio) = (0u32, 0u32);
+        let until = std::time::Instant::now() + Duration::from_secs(3);
+        let opus = j.opus_pt;
+        str0m_viewer::drive(&mut j, until, &mut |e, _| {
+            if let str0m::Event::RtpPacket(p) = e {
+                if *p.header.payload_type == opus {
+                    audio += 1;
+                } else if p.header.marker {
+                    frames += 1;
+                }
+            }
+            false
+        })
+        .expect("driven");
+        let _ = http.delete(&j.session_url).send();
+        (j.answer, frames, audio)
+    })
+    .await
+    .unwrap();
+    let candidates: Vec<&str> = answer
+        .lines()
+        .filter(|l| l.starts_with("a=candidate:"))
+        .collect();
+    assert!(
+        !candidates.is_empty() && candidates.iter().all(|c| c.contains(" ::1 ")),
+        "{candidates:?}"
+    );
+    // 3 s of a 30 fps source and 20 ms Opus frames, with room for a loaded machine.
+    assert!(frames >= 60, "{frames} video frames over IPv6 in 3 s");
+    assert!(audio >= 100, "{audio} Opus packets over IPv6 in 3 s");
+    assert_eq!(whep.status().totals.created, 1);
 }
