@@ -17,7 +17,7 @@ DURATION=${DURATION:-10}
 for tool in nginx wrk; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install nginx-light wrk" >&2; exit 2; }
 done
-cargo build --release -q -p homestream
+cargo build --release -q -p homestream --no-default-features  # the desktop window is not measured
 BIN=${CARGO_TARGET_DIR:-target}/release/homestream
 
 work=$(mktemp -d)
