@@ -1,8 +1,10 @@
 //! HLS through the funnel (RFC 8216): the playlist is rewritten so every URI (segments, variant
 //! playlists, `URI="..."` attributes of EXT-X-KEY/EXT-X-MAP/EXT-X-MEDIA) points at this server,
-//! and the media segments of the last media playlist served are prefetched ahead of the one the
+//! and the media segments of the media playlists served last are prefetched ahead of the one the
 //! player asks for ([`crate::hls_plan`]: a window bounded in count and bytes, refocused at once
-//! by a seek, segments split into ranges over `connections` connections). Init sections, keys
+//! by a seek, segments split into ranges over `connections` connections). A player reads up to
+//! [`PREFETCHED_PLAYLISTS`] at once (a video variant and an audio rendition of `EXT-X-MEDIA`):
+//! each gets its own window, and they share the connections and the bytes. Init sections, keys
 //! and anything else a playlist names are fetched when asked for, kept in a small cache of at
 //! most `budget` bytes (the oldest entry is dropped).
 //!
@@ -66,10 +68,15 @@ pub struct Hls {
     inner: Mutex<Inner>,
 }
 
+/// Media playlists prefetched at once; the least recently served beyond it is let go (a
+/// player that switched variants has left it).
+pub const PREFETCHED_PLAYLISTS: usize = 2;
+
 #[derive(Default)]
 struct Inner {
-    /// The media segments of the last media playlist served, prefetched.
-    fetcher: Option<Arc<SegFetcher>>,
+    /// The media segments of the media playlists served last, by playlist URL, the most
+    /// recently served first; each prefetched with its share of connections and bytes.
+    fetchers: VecDeque<(String, Arc<SegFetcher>)>,
     cache: VecDeque<(String, Cell)>,
     allowed: Allowed,
 }
@@ -309,7 +316,12 @@ impl Hls {
 
     /// Requests the prefetcher started so far (0 before a media playlist was served).
     pub fn segment_requests(&self) -> u64 {
-        self.lock().fetcher.as_ref().map_or(0, |f| f.started())
+        self.lock().fetchers.iter().map(|(_, f)| f.started()).sum()
+    }
+
+    /// Segment fetches running now, over every prefetched playlist.
+    pub fn fetches_running(&self) -> usize {
+        self.lock().fetchers.iter().map(|(_, f)| f.running()).sum()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -339,17 +351,7 @@ impl Hls {
             let (body, media) = rewrite(&text, &base, &mut g.allowed);
             let srcs: Vec<Source> = media.iter().filter_map(|k| source(k)).collect();
             if !srcs.is_empty() {
-                match &g.fetcher {
-                    Some(f) => f.set_sources(srcs),
-                    None => {
-                        g.fetcher = Some(Arc::new(SegFetcher::new(
-                            self.client.clone(),
-                            self.seg.clone(),
-                            srcs,
-                            self.stall,
-                        )))
-                    }
-                }
+                self.prefetch(&mut g, url.as_str(), srcs);
             }
             (body, media)
         };
@@ -359,6 +361,40 @@ impl Hls {
             body,
         )
             .into_response()
+    }
+
+    /// Hands the segments of the media playlist `url` to its prefetcher. A playlist not yet
+    /// prefetched gets one, after the least recently served beyond [`PREFETCHED_PLAYLISTS`] is
+    /// let go and the others have given back their share of the connections and bytes (so the
+    /// new fetches never come on top of the old ones).
+    fn prefetch(&self, g: &mut Inner, url: &str, srcs: Vec<Source>) {
+        if let Some(i) = g.fetchers.iter().position(|(u, _)| u == url) {
+            let (u, f) = g.fetchers.remove(i).expect("position is in range");
+            f.set_sources(srcs);
+            g.fetchers.push_front((u, f));
+            return;
+        }
+        // Dropping a fetcher cancels its fetches.
+        g.fetchers.truncate(PREFETCHED_PLAYLISTS - 1);
+        let (c, b) = self.share(g.fetchers.len() + 1);
+        for (_, f) in &g.fetchers {
+            f.set_share(c, b);
+        }
+        let mut cfg = self.seg.clone();
+        cfg.connections = c;
+        cfg.max_ahead = 3 * c;
+        cfg.max_bytes = b;
+        let f = SegFetcher::new(self.client.clone(), cfg, srcs, self.stall);
+        g.fetchers.push_front((url.to_owned(), Arc::new(f)));
+    }
+
+    /// Each one's connections and bytes when `n` playlists are prefetched.
+    fn share(&self, n: usize) -> (usize, u64) {
+        let n = n.max(1);
+        (
+            (self.seg.connections / n).max(1),
+            self.seg.max_bytes / n as u64,
+        )
     }
 
     /// The rewritten top playlist.
@@ -392,9 +428,9 @@ impl Hls {
         let k = key(&url, range);
         let planned = self
             .lock()
-            .fetcher
-            .clone()
-            .and_then(|f| Some((f.index_of(&k)?, f)));
+            .fetchers
+            .iter()
+            .find_map(|(_, f)| Some((f.index_of(&k)?, f.clone())));
         let r = match planned {
             Some((i, f)) => f
                 .get(i)

@@ -281,9 +281,19 @@ pub async fn download(
         .map_err(|e| Error::io(format!("sizing {}", target.display()), e))?;
     std::io::Seek::seek(&mut file, std::io::SeekFrom::End(0))
         .map_err(|e| Error::io(format!("seeking {}", target.display()), e))?;
+    // Written beside and renamed over: a process killed mid-write leaves the old record or the
+    // new one, never a torn one. A record behind the file (killed between writing a segment
+    // and recording it) is safe too: the file is cut back to what the record says.
+    let side_tmp = {
+        let mut s = side.as_os_str().to_owned();
+        s.push(".tmp");
+        PathBuf::from(s)
+    };
     let save = |st: &Progress| {
         let b = serde_json::to_vec(st).unwrap_or_default();
-        std::fs::write(&side, b).map_err(|e| Error::io(format!("writing {}", side.display()), e))
+        std::fs::write(&side_tmp, b)
+            .and_then(|()| std::fs::rename(&side_tmp, &side))
+            .map_err(|e| Error::io(format!("writing {}", side.display()), e))
     };
     save(&state)?;
 

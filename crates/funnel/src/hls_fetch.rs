@@ -432,9 +432,21 @@ impl SegFetcher {
         self.shared.run(&mut st);
     }
 
+    /// See [`SegPlanner::set_share`].
+    pub fn set_share(&self, connections: usize, max_bytes: u64) {
+        let mut st = self.shared.lock();
+        st.plan.set_share(connections, max_bytes);
+        self.shared.run(&mut st);
+    }
+
     /// The index of the segment with this key (see [`Source`]), if listed.
     pub fn index_of(&self, key: &str) -> Option<usize> {
         self.shared.lock().keys.iter().position(|k| k == key)
+    }
+
+    /// Fetches running now.
+    pub fn running(&self) -> usize {
+        self.shared.lock().plan.running()
     }
 
     /// How many requests were started so far.

@@ -196,6 +196,26 @@ impl SegPlanner {
         self.info.len()
     }
 
+    /// A new share of the connections and bytes (another playlist is prefetched beside this
+    /// one, or no longer is): the fetches furthest ahead beyond it are taken back (so that the
+    /// playlists together never hold more connections than the user gave), and the window
+    /// keeps three segments per connection.
+    pub fn set_share(&mut self, connections: usize, max_bytes: u64) {
+        self.cfg.connections = connections.max(1);
+        self.cfg.max_ahead = 3 * self.cfg.connections;
+        self.cfg.max_bytes = max_bytes;
+        let mut running: Vec<(TaskId, usize, u64)> = self
+            .tasks
+            .iter()
+            .map(|(t, (s, st))| (*t, *s, *st))
+            .collect();
+        running.sort_by_key(|v| std::cmp::Reverse((v.1, v.2)));
+        let over = running.len().saturating_sub(self.cfg.connections);
+        for (task, _, _) in running.into_iter().take(over) {
+            self.take_back(task);
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.info.is_empty()
     }

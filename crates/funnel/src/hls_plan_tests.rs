@@ -359,3 +359,44 @@ fn a_waited_for_segment_takes_connections_from_fetches_ahead() {
     q.sized(a[0].task, 900);
     assert!(cancels(&q.poll(t0)).is_empty());
 }
+
+#[test]
+fn a_smaller_share_takes_back_the_fetches_furthest_ahead() {
+    let t0 = Instant::now();
+    let mut p = SegPlanner::new(cfg(4, 12, false), segs(40));
+    let a = starts(&p.poll(t0));
+    assert_eq!(a.iter().map(|f| f.seg).collect::<Vec<_>>(), [0, 1, 2, 3]);
+    // Another playlist now takes half: the two furthest ahead are cancelled, none started.
+    p.set_share(2, 1 << 30);
+    let b = p.poll(t0);
+    let mut cancelled = cancels(&b);
+    cancelled.sort();
+    assert_eq!(cancelled, [a[2].task, a[3].task], "{b:?}");
+    assert!(starts(&b).is_empty(), "{b:?}");
+    assert_eq!(p.running(), 2);
+    for f in &a[..2] {
+        p.finished(f.task, whole(1000), t0);
+    }
+    let c = starts(&p.poll(t0));
+    assert_eq!(
+        c.iter().map(|f| f.seg).collect::<Vec<_>>(),
+        [2, 3],
+        "the taken-back ones come again first"
+    );
+    assert_eq!(c.len(), 2, "two connections now: {c:?}");
+    assert_eq!(p.running(), 2);
+    // And the window is three segments per connection: 0..6 in all.
+    for f in &c {
+        p.finished(f.task, whole(1000), t0);
+    }
+    let d = starts(&p.poll(t0));
+    for f in &d {
+        p.finished(f.task, whole(1000), t0);
+    }
+    assert!(starts(&p.poll(t0)).is_empty(), "the window ends at 6");
+    assert_eq!(p.result(5), Some(Ok(1000)));
+    assert_eq!(p.result(6), None);
+    // The other playlist went away: the whole share again.
+    p.set_share(4, 1 << 30);
+    assert_eq!(starts(&p.poll(t0)).len(), 4);
+}

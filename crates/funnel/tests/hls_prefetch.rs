@@ -28,6 +28,8 @@ struct Hit {
     seg: Option<usize>,
     at: Instant,
     range: Option<String>,
+    /// A segment of the audio rendition (`/aud<n>.ts`, renditions mode).
+    audio: bool,
 }
 
 struct Site {
@@ -48,6 +50,29 @@ struct Site {
     refused: AtomicU32,
     /// A live playlist: five segments, one more each second from this instant.
     live: Option<Instant>,
+    /// `/index.m3u8` is a master naming `video.m3u8` (the segments as `seg<n>.ts`) and, by
+    /// EXT-X-MEDIA, an audio rendition `audio.m3u8` (the same bytes as `aud<n>.ts`).
+    renditions: bool,
+    /// Segment responses being sent now, and the most there ever were.
+    in_flight: AtomicU32,
+    max_in_flight: AtomicU32,
+}
+
+/// Counts a segment response as in flight for as long as its body lives.
+struct InFlight(Arc<Site>);
+
+impl InFlight {
+    fn new(s: &Arc<Site>) -> InFlight {
+        let n = s.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        s.max_in_flight.fetch_max(n, Ordering::SeqCst);
+        InFlight(s.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 struct Origin {
@@ -100,6 +125,9 @@ fn site(segs: Vec<Vec<u8>>, rate: u64) -> Site {
         require: None,
         refused: AtomicU32::new(0),
         live: None,
+        renditions: false,
+        in_flight: AtomicU32::new(0),
+        max_in_flight: AtomicU32::new(0),
     }
 }
 
@@ -116,15 +144,37 @@ async fn serve(State(s): State<Arc<Site>>, req: Request) -> Response {
         s.refused.fetch_add(1, Ordering::SeqCst);
         return (StatusCode::FORBIDDEN, "no token").into_response();
     }
+    let audio = s.renditions && path.starts_with("/aud");
     let seg = path
-        .strip_prefix("/seg")
+        .strip_prefix(if audio { "/aud" } else { "/seg" })
         .and_then(|p| p.strip_suffix(".ts"))
         .and_then(|n| n.parse::<usize>().ok());
     s.hits.lock().unwrap().push(Hit {
         seg,
         at: Instant::now(),
         range: range.clone(),
+        audio,
     });
+    let pl = |body: String| {
+        (
+            [(header::CONTENT_TYPE, "application/vnd.apple.mpegurl")],
+            body,
+        )
+            .into_response()
+    };
+    if s.renditions {
+        match path.as_str() {
+            "/index.m3u8" => {
+                return pl("#EXTM3U\n\
+                     #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",NAME=\"en\",DEFAULT=YES,URI=\"audio.m3u8\"\n\
+                     #EXT-X-STREAM-INF:BANDWIDTH=1000000,AUDIO=\"a\"\nvideo.m3u8\n"
+                    .to_owned());
+            }
+            "/video.m3u8" => return pl(s.playlist.clone()),
+            "/audio.m3u8" => return pl(s.playlist.replace("seg", "aud")),
+            _ => {}
+        }
+    }
     let data: Vec<u8> = match (path.as_str(), seg) {
         ("/index.m3u8", _) if s.live.is_some() => {
             let now = s.live.map_or(0, |t| t.elapsed().as_secs() as usize);
@@ -170,11 +220,17 @@ async fn serve(State(s): State<Arc<Site>>, req: Request) -> Response {
     let body = data[a as usize..b as usize].to_vec();
     let rate = s.rate;
     let chunks: Vec<Vec<u8>> = body.chunks(16 << 10).map(<[u8]>::to_vec).collect();
+    let in_flight = InFlight::new(&s);
     // Paced from the first byte: no burst per request.
-    let stream = futures_util::stream::iter(chunks).then(move |c| async move {
-        tokio::time::sleep(Duration::from_secs_f64(c.len() as f64 / rate as f64)).await;
-        Ok::<_, std::io::Error>(c)
-    });
+    let stream = futures_util::stream::iter(chunks)
+        .then(move |c| async move {
+            tokio::time::sleep(Duration::from_secs_f64(c.len() as f64 / rate as f64)).await;
+            Ok::<_, std::io::Error>(c)
+        })
+        .map(move |c| {
+            let _counted = &in_flight;
+            c
+        });
     let mut r = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "video/mp2t")
@@ -359,6 +415,28 @@ fn opts(url: String, out: std::path::PathBuf) -> DownloadOptions {
     }
 }
 
+/// Runs `download` into `out` and cuts it off after `ms`: the bytes it left, checked to be some
+/// but not all of `whole` bytes.
+async fn cut_off_download(
+    client: &reqwest::Client,
+    o: &Origin,
+    out: &std::path::Path,
+    ms: u64,
+    whole: usize,
+) -> u64 {
+    let r = download(
+        client.clone(),
+        &opts(o.url(), out.to_owned()),
+        tokio::time::sleep(Duration::from_millis(ms)),
+    )
+    .await;
+    assert!(r.is_err(), "cut off: {r:?}");
+    let partial = std::fs::metadata(out).unwrap().len();
+    assert!(partial > 0, "something was written before the cut");
+    assert!(partial < whole as u64, "not finished before the cut");
+    partial
+}
+
 /// `download` cut off part way (as by Ctrl-C) and run again: the second run resumes from the
 /// segments already written (fetching none of them again) and the file is every segment, in
 /// order, byte for byte.
@@ -370,18 +448,9 @@ async fn download_resumes_after_an_interruption() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("v.ts");
     let client = build_client(&Default::default()).unwrap();
-    let r = download(
-        client.clone(),
-        &opts(o.url(), out.clone()),
-        tokio::time::sleep(Duration::from_millis(800)),
-    )
-    .await;
-    assert!(r.is_err(), "cut off: {r:?}");
-    let partial = std::fs::metadata(&out).unwrap().len();
-    let hits_first = o.hits().len();
-    assert!(partial > 0, "something was written before the cut");
     let whole: Vec<u8> = segs.concat();
-    assert!(partial < whole.len() as u64, "not finished before the cut");
+    let partial = cut_off_download(&client, &o, &out, 800, whole.len()).await;
+    let hits_first = o.hits().len();
     let rep = download(client, &opts(o.url(), out.clone()), std::future::pending())
         .await
         .unwrap();
@@ -544,4 +613,150 @@ async fn live_playlists_are_never_cached() {
     // Nothing of the first window but what the window allows was fetched: no segment beyond
     // what the origin listed (there is none to fetch).
     assert!(o.hits().iter().filter_map(|h| h.seg).all(|i| i < 60));
+}
+
+/// What a killed `download` leaves behind resumes byte-exact: a segment written but not yet
+/// recorded in the sidecar (the file is longer than the record) is cut back and fetched again,
+/// and a sidecar that is not a record at all (torn by hand here; the download itself renames
+/// a whole new record into place) starts the download over instead of trusting it.
+#[tokio::test]
+async fn download_resumes_from_what_a_killed_process_left() {
+    let segs = segments(12, 100 * KIB);
+    let whole: Vec<u8> = segs.concat();
+    let o = Origin::start(site(segs.clone(), 256 * KIB)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("v.ts");
+    let side = dir.path().join("v.ts.homestream-hls");
+    let client = build_client(&Default::default()).unwrap();
+    let recorded = cut_off_download(&client, &o, &out, 500, whole.len()).await;
+    assert!(side.exists(), "a resume record");
+    // Killed after writing half of the next segment, before recording it: junk at the end.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&out).unwrap();
+    std::io::Write::write_all(&mut f, &[0xEE; 50 * 1024]).unwrap();
+    drop(f);
+    let rep = download(
+        client.clone(),
+        &opts(o.url(), out.clone()),
+        std::future::pending(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rep.resumed, recorded,
+        "resumed from the record, not the file's length"
+    );
+    assert!(
+        std::fs::read(&out).unwrap() == whole,
+        "byte-exact after the junk"
+    );
+
+    // A torn record: started over, still byte-exact.
+    std::fs::write(&out, &whole[..150 * 1024]).unwrap();
+    std::fs::write(&side, b"{\"url\":\"http://").unwrap();
+    let rep = download(client, &opts(o.url(), out.clone()), std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(rep.resumed, 0, "a torn record is not trusted");
+    assert!(
+        std::fs::read(&out).unwrap() == whole,
+        "byte-exact after a torn record"
+    );
+    assert!(!side.exists(), "record removed when done");
+}
+
+/// A master with a video variant and an audio rendition (EXT-X-MEDIA), read at once as a
+/// player does: both get segments fetched ahead of the one asked for, and together they never
+/// hold more than the `--connections` the user gave.
+#[tokio::test]
+async fn a_video_variant_and_an_audio_rendition_are_both_prefetched_within_the_connections() {
+    const CONNS: usize = 4;
+    let segs = segments(20, 100 * KIB);
+    let mut s = site(segs.clone(), 256 * KIB);
+    s.renditions = true;
+    let o = Origin::start(s).await;
+    let f = Funnel::start(&o.url(), cfg(CONNS, 64 << 10, MIB, 8)).await;
+    let master = playlist_text(&f).await;
+    let local = |name: &str| {
+        master
+            .lines()
+            .find_map(|l| {
+                let at = l.find("/hls/")?;
+                let rest = &l[at..];
+                let end = rest.find(['"', '\n']).unwrap_or(rest.len());
+                rest[..end].ends_with(name).then(|| rest[..end].to_owned())
+            })
+            .unwrap_or_else(|| panic!("{name} in {master}"))
+    };
+    let (video, audio) = (local("video.m3u8"), local("audio.m3u8"));
+    let paths = |text: String| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.starts_with("/hls/"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let get_text = |p: String| {
+        let url = format!("http://{}{p}", f.addr);
+        async move {
+            player()
+                .get(url)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    // The funnel's own count of fetches, sampled all along (the origin sees a cancelled fetch
+    // go only at its next write, so its count lags).
+    let hls = f.state.hls.clone().expect("an HLS funnel");
+    let most = Arc::new(AtomicU32::new(0));
+    let sampler = {
+        let (hls, most) = (hls.clone(), most.clone());
+        tokio::spawn(async move {
+            loop {
+                most.fetch_max(hls.fetches_running() as u32, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+    };
+    let vpaths = paths(get_text(video).await);
+    let apaths = paths(get_text(audio).await);
+    assert_eq!((vpaths.len(), apaths.len()), (20, 20));
+    // From when the cancelled ones are gone at the origin too (a paced chunk is 62 ms here).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    o.site
+        .max_in_flight
+        .store(o.site.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
+    // The player reads segment 0 of each, in turn.
+    let (v0, _) = get_segment(&f, &vpaths[0]).await;
+    let (a0, _) = get_segment(&f, &apaths[0]).await;
+    assert!(v0 == segs[0] && a0 == segs[0]);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let hits = o.hits();
+    let ahead = |audio: bool| -> std::collections::BTreeSet<usize> {
+        hits.iter()
+            .filter(|h| h.audio == audio)
+            .filter_map(|h| h.seg)
+            .filter(|&i| i > 0)
+            .collect()
+    };
+    let (va, aa) = (ahead(false), ahead(true));
+    assert!(va.len() >= 2, "video fetched ahead of 0: {va:?}");
+    assert!(aa.len() >= 2, "audio fetched ahead of 0: {aa:?}");
+    sampler.abort();
+    let held = most.load(Ordering::SeqCst);
+    assert!(
+        held as usize <= CONNS && held >= 2,
+        "the funnel held {held} fetches at once with --connections {CONNS}"
+    );
+    let max = o.site.max_in_flight.load(Ordering::SeqCst);
+    assert!(
+        max as usize <= CONNS,
+        "the origin saw {max} segment requests at once with --connections {CONNS}"
+    );
+    // Both are served from what was fetched ahead, byte for byte.
+    let (v1, _) = get_segment(&f, &vpaths[1]).await;
+    let (a1, _) = get_segment(&f, &apaths[1]).await;
+    assert!(v1 == segs[1] && a1 == segs[1]);
 }
