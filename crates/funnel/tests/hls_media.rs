@@ -442,3 +442,104 @@ async fn hostile_playlists_are_clear_errors() {
         assert!(e.contains(want), "{n}: {e}");
     }
 }
+
+/// Kills the live encoder when the test ends, however it ends.
+struct Encoder(std::process::Child);
+
+impl Drop for Encoder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The media sequence number of a live playlist.
+fn media_sequence(playlist: &str) -> Option<u64> {
+    playlist
+        .lines()
+        .find_map(|l| l.strip_prefix("#EXT-X-MEDIA-SEQUENCE:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A live HLS that ffmpeg writes in real time (1 s segments, a sliding window of 4, old ones
+/// deleted) behind the throttled origin: ffmpeg reads it through the funnel as a live stream
+/// and decodes 60 frames (6 s at 10 fps) at the live rate, while the playlist the funnel
+/// serves moves on with the encoder's, never held in a cache.
+#[tokio::test]
+async fn live_hls_written_in_real_time_plays_through_the_funnel() {
+    assert!(
+        have("ffmpeg") && have("ffprobe"),
+        "needs Debian's ffmpeg (bash scripts/test.sh installs it)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let enc = Command::new("ffmpeg")
+        .current_dir(dir.path())
+        .args(["-v", "error", "-re", "-f", "lavfi", "-i"])
+        .arg("testsrc=size=160x120:rate=10")
+        .args(["-f", "lavfi", "-re", "-i", "sine=frequency=440"])
+        .args(["-c:v", "libx264", "-preset", "ultrafast", "-g", "10"])
+        .args(["-c:a", "aac", "-t", "60", "-f", "hls", "-hls_time", "1"])
+        .args([
+            "-hls_list_size",
+            "4",
+            "-hls_flags",
+            "delete_segments+temp_file",
+        ])
+        .arg("live.m3u8")
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .expect("ffmpeg starts");
+    let _enc = Encoder(enc);
+    // Until the encoder's playlist lists a few segments.
+    let listed = dir.path().join("live.m3u8");
+    let mut waited = 0;
+    while std::fs::read_to_string(&listed).map_or(0, |p| p.matches("#EXTINF").count()) < 3 {
+        assert!(waited < 100, "ffmpeg wrote no live playlist in 10 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let o = Origin::start(dir.path()).await;
+    let f = Funnel::start(&o.url("live.m3u8"), cfg(4, 256 << 10, MIB, 2)).await;
+    let url = f.url();
+    let client = reqwest::Client::new();
+    let first = client.get(&url).send().await.unwrap().text().await.unwrap();
+    assert!(
+        !first.contains("#EXT-X-ENDLIST"),
+        "a live playlist: {first}"
+    );
+    let seq0 = media_sequence(&first).expect("a media sequence");
+
+    let u = url.clone();
+    let t0 = std::time::Instant::now();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("ffmpeg")
+            .args(["-v", "error", "-i", &u, "-map", "0:v:0", "-frames:v", "60"])
+            .args(["-f", "framemd5", "-"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let took = t0.elapsed();
+    assert!(
+        out.status.success(),
+        "ffmpeg through the funnel: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let decoded = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .count();
+    assert_eq!(decoded, 60, "frames decoded through the funnel");
+    // ffmpeg starts three segments from the live edge: about 3 s of the 6 are waited for.
+    assert!(
+        took > Duration::from_secs(2) && took < Duration::from_secs(20),
+        "60 live frames took {took:?}"
+    );
+    let last = client.get(&url).send().await.unwrap().text().await.unwrap();
+    let seq1 = media_sequence(&last).expect("a media sequence");
+    assert!(
+        seq1 >= seq0 + 3,
+        "the funnel's playlist moved with the encoder's: sequence {seq0} -> {seq1}"
+    );
+}
