@@ -38,20 +38,61 @@ pub fn router(state: Arc<FunnelState>) -> Router {
     Router::new()
         .route("/", get(media).head(media))
         .route("/player", get(player))
+        .route("/hls.light.min.js", get(hls_js))
         .route("/hls/{*rest}", get(hls_get))
         .with_state(state)
 }
 
-const PLAYER: &str = r#"<!doctype html>
+/// The player page: a `<video>` on `/`; for an HLS funnel, played by hls.js where the browser
+/// has Media Source Extensions (what most browsers lack is native HLS), natively elsewhere
+/// (Safari on iPhones). `window.hsEngine` says which, for tests.
+const PLAYER_HEAD: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>homestream funnel</title>
+<title>homestream funnel</title><link rel="icon" href="data:,">
 <style>body{margin:0;background:#111;color:#ddd;font:14px sans-serif}video{width:100%;max-height:95vh;background:#000}p{padding:0 1em}</style>
-</head><body><video id="v" src="/" controls autoplay playsinline preload="auto"></video>
+</head><body>"#;
+
+const PLAYER_FILE: &str = r#"<video id="v" src="/" controls autoplay playsinline preload="auto"></video>
 <p>Played through homestream funnel. Seek freely: the funnel fetches from the new position at once.</p>
+<script>window.hsEngine = 'native';</script>
 </body></html>"#;
 
-async fn player() -> Html<&'static str> {
-    Html(PLAYER)
+const PLAYER_HLS: &str = r#"<video id="v" controls autoplay playsinline preload="auto"></video>
+<p>Played through homestream funnel: segments come over several connections, fetched ahead.</p>
+<script src="/hls.light.min.js"></script>
+<script>
+const v = document.getElementById('v');
+if (window.Hls && Hls.isSupported()) {
+  const h = new Hls();
+  h.loadSource('/');
+  h.attachMedia(v);
+  window.hsEngine = 'hls.js ' + Hls.version;
+} else {
+  v.src = '/';
+  window.hsEngine = 'native';
+}
+</script>
+</body></html>"#;
+
+async fn player(State(s): State<Arc<FunnelState>>) -> Html<String> {
+    let body = if s.hls.is_some() {
+        PLAYER_HLS
+    } else {
+        PLAYER_FILE
+    };
+    Html(format!("{PLAYER_HEAD}\n{body}"))
+}
+
+/// `GET /hls.light.min.js`: the HLS player's script, from the binary.
+async fn hls_js() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        Bytes::from_static(homestream_hls::HLS_JS),
+    )
+        .into_response()
 }
 
 /// `GET /hls/...`: see [`hls::Hls::get`] (403 for anything its playlists did not name).

@@ -543,3 +543,43 @@ async fn live_hls_written_in_real_time_plays_through_the_funnel() {
         "the funnel's playlist moved with the encoder's: sequence {seq0} -> {seq1}"
     );
 }
+
+/// The funnel's `/player` page for an HLS funnel: headless Chromium plays the VOD with the
+/// bundled hls.js (served by the funnel itself), seeks to 60 % and plays on; every segment
+/// request is answered 200.
+#[tokio::test]
+async fn the_player_page_plays_hls_with_hls_js_and_seeks() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = make(dir.path(), Kind::Ts);
+    let o = Origin::start(dir.path()).await;
+    let f = Funnel::start(&o.url(name), cfg(4, 256 << 10, MIB, 2)).await;
+    let js = reqwest::get(format!("http://{}/hls.light.min.js", f.addr))
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(js.bytes().await.unwrap() == homestream_hls::HLS_JS);
+    let seen = homestream_test_support::browser_script(
+        "funnel_player.mjs",
+        &[&format!("http://{}/player", f.addr)],
+        &[],
+    )
+    .await;
+    eprintln!("{seen:#}");
+    homestream_test_support::assert_no_console_errors(&seen);
+    assert!(
+        seen["engine"].as_str().unwrap_or("").starts_with("hls.js "),
+        "{seen}"
+    );
+    // 160x120 coded; the width the page reports follows the stream's sample aspect ratio.
+    assert_eq!(seen["first"]["height"], 120, "{seen}");
+    assert!(seen["first"]["width"].as_u64().unwrap() >= 160, "{seen}");
+    let duration = seen["first"]["duration"].as_f64().unwrap();
+    assert!((duration - 4.0).abs() < 0.3, "{duration}");
+    let target = seen["target"].as_f64().unwrap();
+    assert!(seen["after"]["time"].as_f64().unwrap() > target + 0.5);
+    let statuses = seen["statuses"].as_array().unwrap();
+    assert!(
+        !statuses.is_empty() && statuses.iter().all(|s| s == 200),
+        "{statuses:?}"
+    );
+}

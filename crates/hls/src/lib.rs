@@ -11,6 +11,8 @@
 //! - [`blocking`]: `_HLS_msn` / `_HLS_part` (§6.2.5.2): answer, wait, 400 or 503.
 //! - [`names`]: resource names, unique per muxer run so that caches may keep them forever.
 //! - [`muxer`]: the one object a shell holds.
+//! - [`HLS_JS`]: the browser side, for pages without native HLS (the live viewer, the funnel's
+//!   player).
 //!
 //! ```
 //! use homestream_hls::{Chunk, Config, Muxer, Track, Directive, Decision};
@@ -31,6 +33,11 @@
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
+
+/// hls.js 1.7.4 (Apache-2.0, `web/vendor/`: the light build, from the npm package that
+/// `tests/browser/package-lock.json` pins; a test checks the two are the same bytes), compiled
+/// into the binary once, so that nothing is fetched from elsewhere at run time.
+pub const HLS_JS: &[u8] = include_bytes!("../../../web/vendor/hls.light.min.js");
 
 pub mod blocking;
 pub mod config;

@@ -300,10 +300,7 @@ impl Hls {
     }
 }
 
-/// hls.js 1.7.4 (Apache-2.0, `web/vendor/`: the light build, from the npm package that
-/// `tests/browser/package-lock.json` pins; a test checks the two are the same bytes), compiled
-/// into the binary so that nothing is fetched from elsewhere at run time.
-pub const HLS_JS: &[u8] = include_bytes!("../../../web/vendor/hls.light.min.js");
+pub use homestream_hls::HLS_JS;
 
 /// `GET /live/NAME/hls.light.min.js`: hls.js for the viewer page. The page asks for it with its
 /// version in the query, so it may be cached for good.
