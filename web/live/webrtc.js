@@ -102,7 +102,10 @@
         // time (making the session) does not count as network delay.
         const h = (n) => Number(res.headers.get(n));
         const epoch = h('X-Media-Epoch-Ms'), t1 = h('X-Server-Received-Ms'), t2 = h('X-Server-Time-Ms');
-        if (epoch && t1 && t2) { epochMs = epoch; offsetMs = ((t1 - sent) + (t2 - got)) / 2; stats.clockOffsetMs = offsetMs; }
+        if (epoch && t1 && t2) {
+          epochMs = epoch; offsetMs = ((t1 - sent) + (t2 - got)) / 2; stats.clockOffsetMs = offsetMs;
+          refineClock(mine, (got - sent) - (t2 - t1));
+        }
         const loc = res.headers.get('Location');
         resource = loc ? new URL(loc, location.href).href : null;
         await pc.setRemoteDescription({ type: 'answer', sdp: body });
@@ -111,6 +114,27 @@
       } catch (e) {
         if (pc === mine) retry(`WebRTC: ${e.message}`);
       }
+    }
+
+    // The POST's round trip may be skewed (a page busy starting up sends or reads it late):
+    // a few OPTIONS probes after connecting, spread out, and the one with the shortest round
+    // trip gives the offset, as NTP picks its best sample (RFC 5905 §10).
+    function refineClock(mine, bestRtt) {
+      let left = 3;
+      const probe = async () => {
+        if (closed || pc !== mine || left-- <= 0) return;
+        try {
+          const s = Date.now();
+          const r = await fetch('whep', { method: 'OPTIONS', cache: 'no-store', credentials: 'same-origin' });
+          const g = Date.now();
+          const t = Number(r.headers.get('X-Server-Time-Ms'));
+          if (t && pc === mine && g - s < bestRtt) {
+            bestRtt = g - s; offsetMs = t - (s + g) / 2; stats.clockOffsetMs = offsetMs;
+          }
+        } catch (e) { /* a lost probe leaves the offset as it was */ }
+        setTimeout(probe, 700);
+      };
+      setTimeout(probe, 700);
     }
 
     // Latency per presented frame, on the server's clock: the capture time is the media

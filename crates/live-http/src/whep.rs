@@ -761,6 +761,12 @@ pub(crate) fn preflight(allow: &'static str, accept_post: bool) -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
     let h = r.headers_mut();
     cors(h);
+    // A page measuring latency on the server's clock probes it here too: the sample with the
+    // shortest round trip gives the best offset (the POST's can be skewed by a busy page).
+    h.insert(
+        SERVER_TIME,
+        HeaderValue::from(unix_ms(std::time::SystemTime::now())),
+    );
     h.insert(header::ALLOW, HeaderValue::from_static(allow));
     if accept_post {
         h.insert("accept-post", HeaderValue::from_static("application/sdp"));
