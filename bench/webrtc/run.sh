@@ -16,6 +16,10 @@
 #   bash bench/webrtc/run.sh               # SECS=20 per step, 1280x720@30
 #   SECS=8 NS="1 10" bash bench/webrtc/run.sh
 #   NO_BUILD=1 HS_BIN=... HS_LOAD_BIN=... bash bench/webrtc/run.sh   # binaries built already
+#   LOAD_SOURCE=noise bash bench/webrtc/run.sh
+#     the 1/10/100-viewer steps read a second stream instead: JPEGs of the test pattern under
+#     noise (made here by ffmpeg) at 2.5 Mbit/s, what a busy camera picture costs to send (the
+#     plain test pattern encodes to about 420 kbit/s); the latency steps keep the timecoded one
 #
 # Everything runs in a private network namespace holding only loopback (`unshare --net`, as
 # root): Chromium's WebRTC needs that to use loopback, and no candidate can lead elsewhere.
@@ -61,8 +65,17 @@ H=${RES#*x}
 
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$TMP/empty"
+LOAD_STREAM=test
+EXTRA=()
+if [ "${LOAD_SOURCE:-}" = noise ]; then
+  mkdir -p "$TMP/noise"
+  ffmpeg -v error -f lavfi -i "testsrc2=size=$RES:rate=$FPS" -vf "noise=alls=25:allf=t+u" \
+    -frames:v $((FPS * 2)) -q:v 3 "$TMP/noise/f%03d.jpg"
+  EXTRA=(--live "load=jpegs:$TMP/noise@$FPS?bitrate=2500k")
+  LOAD_STREAM=load
+fi
 RUST_LOG=warn "$HS" serve "$TMP/empty" --bind 127.0.0.1 --port "$PORT" --webrtc-port $((PORT + 1)) \
-  --live "test=test:$RES@$FPS" >"$TMP/hs.log" 2>&1 &
+  --live "test=test:$RES@$FPS" "${EXTRA[@]}" >"$TMP/hs.log" 2>&1 &
 HSPID=$!; PIDS+=("$HSPID")
 wait_port "$PORT"
 BASE="http://127.0.0.1:$PORT/live/test"
@@ -83,14 +96,16 @@ node tests/browser/live_webrtc.mjs "$BASE/" "$SECS" >"$TMP/chromium.json" || ech
 echo "== LL-HLS in headless Chromium (hls.js, ?via=hls), $SECS s" >&2
 node tests/browser/live_mse.mjs "$BASE/?via=hls" "$SECS" >"$TMP/hls.json" || echo '{}' >"$TMP/hls.json"
 
+# With LOAD_SOURCE the test stream's encoder stops first (10 s grace after its last viewer).
+[ "$LOAD_STREAM" = test ] || sleep 11
 for n in $NS; do
-  echo "== $n WebRTC viewers (str0m load client), $SECS s" >&2
-  "$LOAD" "$BASE/whep" "$n" --secs "$SECS" --warmup 3 --pids "$HSPID" >"$TMP/load_$n.json" || echo '{}' >"$TMP/load_$n.json"
+  echo "== $n WebRTC viewers (str0m load client, stream $LOAD_STREAM), $SECS s" >&2
+  "$LOAD" "http://127.0.0.1:$PORT/live/$LOAD_STREAM/whep" "$n" --secs "$SECS" --warmup 3 --pids "$HSPID" >"$TMP/load_$n.json" || echo '{}' >"$TMP/load_$n.json"
   sleep 2
 done
 
 LOAD_AT_END=$(cut -d' ' -f1-3 /proc/loadavg)
-python3 - "$TMP" "$RES@$FPS" "$NS" "$LOAD_AT_START" "$LOAD_AT_END" "$(nproc)" <<'PY'
+python3 - "$TMP" "$RES@$FPS" "$NS" "$LOAD_AT_START" "$LOAD_AT_END" "$(nproc)" "$LOAD_STREAM" <<'PY'
 import json, os, sys
 tmp, src, ns = sys.argv[1], sys.argv[2], sys.argv[3].split()
 print(f"machine: {sys.argv[6]} cores, load average {sys.argv[4]} at the start, {sys.argv[5]} at the end "
@@ -102,6 +117,8 @@ def load(name):
         return {}
 f = lambda x, d=0: "-" if x is None else f"{x:.{d}f}"
 print(f"source: test:{src}, one encode shared by every output")
+if sys.argv[7] != "test":
+    print(f"viewer steps: stream 'load', the test pattern under noise as JPEGs, {src}, 2.5 Mbit/s")
 print()
 print(f"{'glass-to-glass latency':<44}{'frames':>8}{'fps':>7}{'p50 ms':>9}{'p95 ms':>9}{'target p95':>12}")
 rows = [
