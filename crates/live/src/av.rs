@@ -51,6 +51,8 @@ pub struct AvOutputs {
     init: watch::Sender<Option<InitSegment>>,
     keyframe_wanted: AtomicBool,
     last_request: Mutex<Option<Instant>>,
+    /// A request came inside the interval: granted when it is over.
+    keyframe_deferred: AtomicBool,
     /// Whether the stream has a sound track.
     pub has_audio: bool,
 }
@@ -64,6 +66,7 @@ impl AvOutputs {
             init: watch::channel(None).0,
             keyframe_wanted: AtomicBool::new(false),
             last_request: Mutex::new(None),
+            keyframe_deferred: AtomicBool::new(false),
             has_audio,
         }
     }
@@ -98,11 +101,14 @@ impl AvOutputs {
         self.init.borrow().clone()
     }
 
-    /// Asks the encoder for a keyframe (a new viewer, a receiver's PLI). Granted at most once
-    /// per [`KEYFRAME_REQUEST_INTERVAL`]; returns whether this request was passed on.
+    /// Asks the encoder for a keyframe (a new viewer, a receiver's PLI). Passed on at most once
+    /// per [`KEYFRAME_REQUEST_INTERVAL`]; one that comes inside the interval is deferred to its
+    /// end, not dropped (a viewer joining just after another gets its keyframe within the
+    /// interval, not at the next periodic one). Returns whether it was passed on now.
     pub fn request_keyframe(&self, now: Instant) -> bool {
         let mut last = crate::stream::lock(&self.last_request);
         if last.is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_REQUEST_INTERVAL) {
+            self.keyframe_deferred.store(true, Ordering::Release);
             return false;
         }
         *last = Some(now);
@@ -110,9 +116,26 @@ impl AvOutputs {
         true
     }
 
-    /// Takes a pending keyframe request (the encoder thread, once per frame).
+    /// Takes a pending keyframe request (the encoder thread, once per frame; WHIP's task on
+    /// its tick): one passed on, or a deferred one whose interval is over.
     pub(crate) fn take_keyframe_request(&self) -> bool {
-        self.keyframe_wanted.swap(false, Ordering::AcqRel)
+        self.take_keyframe_request_at(Instant::now())
+    }
+
+    fn take_keyframe_request_at(&self, now: Instant) -> bool {
+        if self.keyframe_wanted.swap(false, Ordering::AcqRel) {
+            return true;
+        }
+        if !self.keyframe_deferred.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut last = crate::stream::lock(&self.last_request);
+        if last.is_some_and(|t| now.saturating_duration_since(t) < KEYFRAME_REQUEST_INTERVAL) {
+            return false;
+        }
+        *last = Some(now);
+        self.keyframe_deferred.store(false, Ordering::Release);
+        true
     }
 
     /// Forgets everything held (the source was released).
@@ -138,5 +161,28 @@ mod tests {
         assert!(!av.take_keyframe_request());
         assert!(av.request_keyframe(t0 + KEYFRAME_REQUEST_INTERVAL));
         assert!(av.take_keyframe_request());
+    }
+
+    #[test]
+    fn a_request_inside_the_interval_is_granted_when_it_ends() {
+        let av = AvOutputs::new(false);
+        let t0 = Instant::now();
+        assert!(av.request_keyframe(t0));
+        assert!(av.take_keyframe_request_at(t0));
+        // A second viewer 100 ms later: not now, but not forgotten.
+        assert!(!av.request_keyframe(t0 + Duration::from_millis(100)));
+        assert!(!av.take_keyframe_request_at(t0 + Duration::from_millis(200)));
+        assert!(av.take_keyframe_request_at(t0 + KEYFRAME_REQUEST_INTERVAL));
+        // Granted once: the next frames ask for nothing.
+        assert!(!av.take_keyframe_request_at(t0 + KEYFRAME_REQUEST_INTERVAL * 2));
+        // Many requests inside one interval make one deferred keyframe.
+        let t1 = t0 + KEYFRAME_REQUEST_INTERVAL * 3;
+        assert!(av.request_keyframe(t1));
+        assert!(av.take_keyframe_request_at(t1));
+        for ms in [10, 50, 300] {
+            assert!(!av.request_keyframe(t1 + Duration::from_millis(ms)));
+        }
+        assert!(av.take_keyframe_request_at(t1 + KEYFRAME_REQUEST_INTERVAL));
+        assert!(!av.take_keyframe_request_at(t1 + KEYFRAME_REQUEST_INTERVAL * 3));
     }
 }
