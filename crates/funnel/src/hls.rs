@@ -439,7 +439,15 @@ impl Hls {
             None => {
                 let cell = self.cell(&k);
                 let client = self.client.clone();
-                cell.get_or_init(|| Hls::load(&client, &k)).await.clone()
+                let r = cell.get_or_init(|| Hls::load(&client, &k)).await.clone();
+                if r.is_err() {
+                    // Requests waiting on this fetch share its failure; the next one tries again
+                    // (a key or init section that failed once must not fail for good).
+                    self.lock()
+                        .cache
+                        .retain(|(u, c)| !(*u == k && Arc::ptr_eq(c, &cell)));
+                }
+                r
             }
         };
         let status = match (&r, range) {

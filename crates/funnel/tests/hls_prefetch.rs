@@ -38,6 +38,8 @@ struct Site {
     playlist: String,
     /// Key bytes served at `/k.bin` (AES-128 playlists).
     key: Option<[u8; 16]>,
+    /// The first this many requests for `/k.bin` are answered 503.
+    key_failures: AtomicU32,
     /// Bytes per second per response.
     rate: u64,
     hits: Mutex<Vec<Hit>>,
@@ -124,6 +126,7 @@ fn site(segs: Vec<Vec<u8>>, rate: u64) -> Site {
         change_count: AtomicU32::new(0),
         require: None,
         refused: AtomicU32::new(0),
+        key_failures: AtomicU32::new(0),
         live: None,
         renditions: false,
         in_flight: AtomicU32::new(0),
@@ -198,7 +201,16 @@ async fn serve(State(s): State<Arc<Site>>, req: Request) -> Response {
             )
                 .into_response();
         }
-        ("/k.bin", _) if s.key.is_some() => return s.key.unwrap().to_vec().into_response(),
+        ("/k.bin", _) if s.key.is_some() => {
+            let failing = s
+                .key_failures
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if failing {
+                return (StatusCode::SERVICE_UNAVAILABLE, "busy").into_response();
+            }
+            return s.key.unwrap().to_vec().into_response();
+        }
         (_, Some(i)) if i < s.segs.len() => match &s.change {
             Some((c, new, from, alternate)) if *c == i => {
                 let n = s.change_count.fetch_add(1, Ordering::SeqCst) + 1;
@@ -759,4 +771,43 @@ async fn a_video_variant_and_an_audio_rendition_are_both_prefetched_within_the_c
     let (v1, _) = get_segment(&f, &vpaths[1]).await;
     let (a1, _) = get_segment(&f, &apaths[1]).await;
     assert!(v1 == segs[1] && a1 == segs[1]);
+}
+
+/// A key the origin fails to serve once (503) fails that request (502) but not the next: the
+/// funnel keeps no failure, only bytes.
+#[tokio::test]
+async fn a_key_that_failed_once_is_fetched_again() {
+    let mut s = site(segments(3, 10 * KIB), 4 * MIB);
+    s.playlist = s.playlist.replacen(
+        "#EXTINF",
+        "#EXT-X-KEY:METHOD=AES-128,URI=\"k.bin\"\n#EXTINF",
+        1,
+    );
+    s.key = Some([0x22; 16]);
+    s.key_failures.store(1, Ordering::SeqCst);
+    let o = Origin::start(s).await;
+    let f = Funnel::start(&o.url(), cfg(2, 256 << 10, MIB, 8)).await;
+    let text = playlist_text(&f).await;
+    let key_path = text
+        .lines()
+        .find_map(|l| l.split("URI=\"").nth(1)?.split('"').next())
+        .expect("the key's URI")
+        .to_owned();
+    let get = |p: String| {
+        let url = format!("http://{}{p}", f.addr);
+        async move { player().get(url).send().await.unwrap() }
+    };
+    assert_eq!(
+        get(key_path.clone()).await.status(),
+        502,
+        "the origin's 503"
+    );
+    let again = get(key_path.clone()).await;
+    assert_eq!(again.status(), 200, "fetched again");
+    assert_eq!(again.bytes().await.unwrap().as_ref(), &[0x22; 16]);
+    // And kept now: a third request costs the origin nothing.
+    let fetched = |o: &Origin| o.hits().iter().filter(|h| h.seg.is_none()).count();
+    let before = fetched(&o);
+    assert_eq!(get(key_path).await.status(), 200);
+    assert_eq!(fetched(&o), before, "served from the cache");
 }
