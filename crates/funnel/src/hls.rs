@@ -16,7 +16,8 @@
 //!
 //! **What the funnel fetches.** Only the playlist URL it was started with and the URLs named by
 //! the playlists it has itself served: each such URL gets a number when its playlist is rewritten
-//! ([`Allowed`], at most [`ALLOWED_CAP`] of them, the oldest forgotten first), and the player asks
+//! ([`Allowed`], at most [`ALLOWED_CAP`] of them or twice the longest playlist served, the oldest
+//! forgotten first), and the player asks
 //! for `/hls/<number>/<last path segment>`, e.g. `/hls/7/seg000.ts` (ffmpeg and mpv refuse a
 //! segment whose URL does not end in a media extension). Any other path under `/hls/` is refused
 //! with 403 and a log line: whoever can reach the funnel cannot make it fetch another address, and
@@ -29,8 +30,10 @@
 //! a tag may carry, and this way every tag we do not know (LL-HLS parts, vendor tags) passes
 //! through byte for byte, which a parse-and-write round trip does not promise.
 
+use crate::hls_download::MAX_PLAYLIST;
 use crate::hls_fetch::{SegFetcher, Source};
 use crate::hls_plan::SegConfig;
+use crate::m3u8::MAX_SEGMENTS;
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -189,6 +192,11 @@ impl Allowed {
         Some(format!("/hls/{id}/{}", self.by_id[&id].name))
     }
 
+    /// Remembers at least `n` URLs from now on (never fewer than it did).
+    pub fn hold_at_least(&mut self, n: usize) {
+        self.cap = self.cap.max(n);
+    }
+
     /// The entry for a request path below `/hls/` (`<number>/<name>`, percent-decoded).
     fn lookup(&self, rest: &str) -> Option<&Entry> {
         let (id, name) = rest.split_once('/')?;
@@ -342,12 +350,33 @@ impl Hls {
             }
         };
         let base = r.url().clone();
-        let text = match r.text().await {
-            Ok(t) => t,
+        let too_large = || bad_gateway(format!("playlist: larger than {MAX_PLAYLIST} bytes"));
+        if r.content_length().unwrap_or(0) > MAX_PLAYLIST as u64 {
+            return too_large();
+        }
+        let text = match r.bytes().await {
+            Ok(b) if b.len() > MAX_PLAYLIST => return too_large(),
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
             Err(e) => return bad_gateway(format!("playlist body: {e}")),
         };
+        // Every URI of one playlist must stay numbered while it is played: the set grows to
+        // twice the longest playlist served (a VOD of hours has thousands of segments), within
+        // the same bound `download` has.
+        let uris = text
+            .lines()
+            .filter(|l| {
+                let l = l.trim();
+                (!l.is_empty() && !l.starts_with('#')) || l.contains("URI=\"")
+            })
+            .count();
+        if uris > MAX_SEGMENTS {
+            return bad_gateway(format!(
+                "playlist: it names {uris} URIs, more than {MAX_SEGMENTS}"
+            ));
+        }
         let (body, media) = {
             let mut g = self.lock();
+            g.allowed.hold_at_least(2 * uris);
             let (body, media) = rewrite(&text, &base, &mut g.allowed);
             let srcs: Vec<Source> = media.iter().filter_map(|k| source(k)).collect();
             if !srcs.is_empty() {

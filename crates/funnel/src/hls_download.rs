@@ -28,7 +28,7 @@ use tokio::sync::OnceCell;
 /// Master -> media nesting allowed (a master names media playlists; nothing nests deeper).
 const MAX_DEPTH: usize = 3;
 /// Largest playlist text read.
-const MAX_PLAYLIST: usize = 64 << 20;
+pub(crate) const MAX_PLAYLIST: usize = 64 << 20;
 
 /// Is this a playlist URL (by its path), so that `download` takes the HLS way?
 pub fn looks_like_playlist(url: &str) -> bool {

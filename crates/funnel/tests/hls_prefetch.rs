@@ -811,3 +811,33 @@ async fn a_key_that_failed_once_is_fetched_again() {
     assert_eq!(get(key_path).await.status(), 200);
     assert_eq!(fetched(&o), before, "served from the cache");
 }
+
+/// A VOD of 5000 segments (hours of video): the first and the last segment are both served
+/// (every URI of a playlist stays numbered however long it is), and a playlist naming more
+/// than the 200 000 segments `download` allows is a 502 saying so, not a funnel that holds it.
+#[tokio::test]
+async fn a_vod_of_thousands_of_segments_plays_from_its_start_and_huge_ones_are_refused() {
+    let segs = segments(5000, 200);
+    let o = Origin::start(site(segs.clone(), 64 * MIB)).await;
+    let f = Funnel::start(&o.url(), cfg(2, 256 << 10, MIB, 8)).await;
+    let paths = local_paths(&f).await;
+    assert_eq!(paths.len(), 5000);
+    let (first, _) = get_segment(&f, &paths[0]).await;
+    assert!(first == segs[0], "segment 0");
+    let (last, _) = get_segment(&f, &paths[4999]).await;
+    assert!(last == segs[4999], "segment 4999");
+
+    let mut huge = site(Vec::new(), 64 * MIB);
+    huge.playlist = String::from("#EXTM3U\n#EXT-X-TARGETDURATION:2\n");
+    for i in 0..200_001 {
+        huge.playlist
+            .push_str(&format!("#EXTINF:2.0,\nseg{i:06}.ts\n"));
+    }
+    huge.playlist.push_str("#EXT-X-ENDLIST\n");
+    let o = Origin::start(huge).await;
+    let f = Funnel::start(&o.url(), cfg(2, 256 << 10, MIB, 8)).await;
+    let r = player().get(f.url()).send().await.unwrap();
+    assert_eq!(r.status(), 502);
+    let msg = r.text().await.unwrap();
+    assert!(msg.contains("more than 200000"), "{msg}");
+}
