@@ -224,12 +224,39 @@ pub fn beep_onsets(path: &Path) -> Vec<f64> {
         "null",
         "-",
     ]);
-    log.lines()
+    let mut onsets: Vec<f64> = log
+        .lines()
         .filter_map(|l| {
             let i = l.find("silence_end: ")?;
             l[i + 13..].split_whitespace().next()?.parse::<f64>().ok()
         })
-        .collect()
+        .collect();
+    // silencedetect reports the end of its input as the end of a silence: that is no beep
+    // (CI once paired it with a last flash whose beep the recording had cut off). The decoded
+    // end is up to a frame and the codec's delay (Opus: 6.5 ms) from the last packet's.
+    if let Some(end) = audio_end(path) {
+        onsets.retain(|t| *t < end - 0.05);
+    }
+    onsets
+}
+
+/// Where the first audio track of a recording ends (its last packet's time plus duration).
+fn audio_end(path: &Path) -> Option<f64> {
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "a:0"])
+        .args([
+            "-show_entries",
+            "packet=pts_time,duration_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
+    let mut f = last.split(',').map(|v| v.trim().parse::<f64>().ok());
+    Some(f.next()?? + f.next()??)
 }
 
 /// Pairs each flash with the beep that starts nearest to it (within half a second) and
