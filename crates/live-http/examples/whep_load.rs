@@ -67,7 +67,8 @@ struct Phases {
     window: std::sync::OnceLock<Window>,
 }
 
-/// One viewer: joins, waits at the barrier for everyone, then counts inside the window.
+/// One viewer: joins, keeps its peer alive until the window is set (every viewer has tried to
+/// join by then), then counts inside the window.
 fn viewer(
     url: String,
     join_timeout: Duration,
