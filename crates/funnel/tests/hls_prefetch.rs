@@ -271,10 +271,10 @@ fn segments(n: usize, size: u64) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// The funnel's playlist, as a player gets it.
-async fn playlist_text(f: &Funnel) -> String {
+/// What the funnel answers at `path`, as a player gets it.
+async fn text_at(f: &Funnel, path: &str) -> String {
     player()
-        .get(f.url())
+        .get(format!("http://{}{path}", f.addr))
         .send()
         .await
         .unwrap()
@@ -283,14 +283,23 @@ async fn playlist_text(f: &Funnel) -> String {
         .unwrap()
 }
 
-/// The funnel's local paths of the segments (from its rewritten playlist).
-async fn local_paths(f: &Funnel) -> Vec<String> {
-    playlist_text(f)
-        .await
+/// The funnel's playlist, as a player gets it.
+async fn playlist_text(f: &Funnel) -> String {
+    text_at(f, "/").await
+}
+
+/// The local paths a rewritten playlist names, in order.
+fn hls_paths(playlist: &str) -> Vec<String> {
+    playlist
         .lines()
         .filter(|l| l.starts_with("/hls/"))
         .map(str::to_owned)
         .collect()
+}
+
+/// The funnel's local paths of the segments (from its rewritten playlist).
+async fn local_paths(f: &Funnel) -> Vec<String> {
+    hls_paths(&playlist_text(f).await)
 }
 
 async fn get_segment(f: &Funnel, path: &str) -> (Vec<u8>, Duration) {
@@ -700,25 +709,6 @@ async fn a_video_variant_and_an_audio_rendition_are_both_prefetched_within_the_c
             .unwrap_or_else(|| panic!("{name} in {master}"))
     };
     let (video, audio) = (local("video.m3u8"), local("audio.m3u8"));
-    let paths = |text: String| -> Vec<String> {
-        text.lines()
-            .filter(|l| l.starts_with("/hls/"))
-            .map(str::to_owned)
-            .collect()
-    };
-    let get_text = |p: String| {
-        let url = format!("http://{}{p}", f.addr);
-        async move {
-            player()
-                .get(url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap()
-        }
-    };
     // The funnel's own count of fetches, sampled all along (the origin sees a cancelled fetch
     // go only at its next write, so its count lags).
     let hls = f.state.hls.clone().expect("an HLS funnel");
@@ -732,8 +722,8 @@ async fn a_video_variant_and_an_audio_rendition_are_both_prefetched_within_the_c
             }
         })
     };
-    let vpaths = paths(get_text(video).await);
-    let apaths = paths(get_text(audio).await);
+    let vpaths = hls_paths(&text_at(&f, &video).await);
+    let apaths = hls_paths(&text_at(&f, &audio).await);
     assert_eq!((vpaths.len(), apaths.len()), (20, 20));
     // From when the cancelled ones are gone at the origin too (a paced chunk is 62 ms here).
     tokio::time::sleep(Duration::from_millis(300)).await;
