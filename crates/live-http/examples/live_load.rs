@@ -4,12 +4,15 @@
 //! `live_load URL N --warmup 3 --secs 10` prints one JSON line:
 //! `{"viewers":N,"connected":..,"fps_min":..,"fps_median":..,"delay_p50_ms":..,"delay_p99_ms":..}`
 
+#[path = "../tests/common/load_args.rs"]
+mod load_args;
 #[path = "../tests/common/mjpeg_reader.rs"]
 mod mjpeg_reader;
 #[path = "../tests/common/proc_usage.rs"]
 mod proc_usage;
 
 use clap::Parser;
+use load_args::LoadArgs;
 use mjpeg_reader::MjpegStream;
 use proc_usage::proc_usage;
 use std::net::SocketAddr;
@@ -19,20 +22,11 @@ use std::time::Duration;
 struct Args {
     /// http://HOST:PORT/PATH of an MJPEG stream.
     url: String,
-    /// Concurrent viewers.
-    viewers: usize,
-    /// Seconds to wait after everyone is connected before measuring.
-    #[arg(long, default_value_t = 3.0)]
-    warmup: f64,
-    /// Seconds measured.
-    #[arg(long, default_value_t = 10.0)]
-    secs: f64,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Client threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Server process ids whose CPU time and RSS are measured over the window (comma list).
-    #[arg(long, value_delimiter = ',')]
-    pids: Vec<u32>,
 }
 
 fn split_url(url: &str) -> anyhow::Result<(SocketAddr, String)> {
@@ -54,7 +48,7 @@ fn main() -> anyhow::Result<()> {
         let mut streams = Vec::new();
         let mut errors = 0usize;
         // Connect in batches so the listen backlog is not overrun.
-        for chunk in (0..args.viewers).collect::<Vec<_>>().chunks(50) {
+        for chunk in (0..args.load.viewers).collect::<Vec<_>>().chunks(50) {
             let opened = futures_util::future::join_all(
                 chunk.iter().map(|_| MjpegStream::open(addr, &path, false)),
             )
@@ -70,8 +64,8 @@ fn main() -> anyhow::Result<()> {
             }
         }
         let connected = streams.len();
-        let start = tokio::time::Instant::now() + Duration::from_secs_f64(args.warmup);
-        let end = start + Duration::from_secs_f64(args.secs);
+        let start = tokio::time::Instant::now() + Duration::from_secs_f64(args.load.warmup);
+        let end = start + Duration::from_secs_f64(args.load.secs);
         let tasks: Vec<_> = streams
             .into_iter()
             .map(|mut s| {
@@ -100,20 +94,20 @@ fn main() -> anyhow::Result<()> {
                 })
             })
             .collect();
-        let pids = args.pids.clone();
+        let pids = args.load.pids.clone();
         let usage = tokio::spawn(async move {
             tokio::time::sleep_until(start).await;
             let a = proc_usage(&pids);
             tokio::time::sleep_until(end).await;
             let b = proc_usage(&pids);
-            ((b.0 - a.0) / args.secs * 100.0, b.1)
+            ((b.0 - a.0) / args.load.secs * 100.0, b.1)
         });
         let mut fps = Vec::new();
         let mut delays = Vec::new();
         let mut dropped_streams = 0;
         for t in tasks {
             let (count, d, failed) = t.await?;
-            fps.push(count as f64 / args.secs);
+            fps.push(count as f64 / args.load.secs);
             delays.extend(d);
             dropped_streams += failed as usize;
         }
@@ -136,7 +130,7 @@ fn main() -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({
-                "viewers": args.viewers,
+                "viewers": args.load.viewers,
                 "connected": connected,
                 "connect_errors": errors,
                 "streams_ended": dropped_streams,

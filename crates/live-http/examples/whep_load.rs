@@ -11,12 +11,15 @@
 //! `{"viewers":N,"connected":..,"fps_min":..,"fps_median":..,"audio_fps_min":..,"kbit_s_median":..,
 //!   "delay_p50_ms":..,"delay_p95_ms":..,"server_cpu_pct":..,"server_rss_kib":..,"join_errors":[..]}`
 
+#[path = "../tests/common/load_args.rs"]
+mod load_args;
 #[path = "../tests/common/proc_usage.rs"]
 mod proc_usage;
 #[path = "../tests/common/str0m_viewer.rs"]
 mod str0m_viewer;
 
 use clap::Parser;
+use load_args::LoadArgs;
 use proc_usage::proc_usage;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,17 +31,8 @@ use str0m_viewer::{drive, join, unix_ms_now};
 struct Args {
     /// http://HOST:PORT/live/NAME/whep
     url: String,
-    /// Concurrent viewers.
-    viewers: usize,
-    /// Seconds to wait after everyone has joined before measuring.
-    #[arg(long, default_value_t = 3.0)]
-    warmup: f64,
-    /// Seconds measured.
-    #[arg(long, default_value_t = 10.0)]
-    secs: f64,
-    /// Server process ids whose CPU time and RSS are measured over the window (comma list).
-    #[arg(long, value_delimiter = ',')]
-    pids: Vec<u32>,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Seconds a viewer may take to join (WHEP answer, ICE and DTLS) before it counts as failed.
     #[arg(long, default_value_t = 15.0)]
     join_timeout: f64,
@@ -139,7 +133,7 @@ fn main() -> anyhow::Result<()> {
         window: std::sync::OnceLock::new(),
     });
     let http = reqwest::blocking::Client::new();
-    let threads: Vec<_> = (0..args.viewers)
+    let threads: Vec<_> = (0..args.load.viewers)
         .map(|_| {
             let (url, h, p) = (args.url.clone(), http.clone(), phases.clone());
             std::thread::Builder::new()
@@ -147,17 +141,17 @@ fn main() -> anyhow::Result<()> {
                 .spawn(move || viewer(url, join_timeout, h, p))
         })
         .collect::<Result<_, _>>()?;
-    while phases.joined.load(Ordering::SeqCst) < args.viewers {
+    while phases.joined.load(Ordering::SeqCst) < args.load.viewers {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let start = Instant::now() + Duration::from_secs_f64(args.warmup);
-    let end = start + Duration::from_secs_f64(args.secs);
+    let start = Instant::now() + Duration::from_secs_f64(args.load.warmup);
+    let end = start + Duration::from_secs_f64(args.load.secs);
     let _ = phases.window.set(Window { start, end });
     std::thread::sleep(start.saturating_duration_since(Instant::now()));
-    let (cpu0, _) = proc_usage(&args.pids);
+    let (cpu0, _) = proc_usage(&args.load.pids);
     let t0 = Instant::now();
     std::thread::sleep(end.saturating_duration_since(Instant::now()));
-    let (cpu1, rss) = proc_usage(&args.pids);
+    let (cpu1, rss) = proc_usage(&args.load.pids);
     let cpu_pct = (cpu1 - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
 
     let mut fps = Vec::new();
@@ -168,9 +162,9 @@ fn main() -> anyhow::Result<()> {
     for t in threads {
         match t.join() {
             Ok(Ok(tally)) => {
-                fps.push(tally.frames as f64 / args.secs);
-                audio.push(tally.audio as f64 / args.secs);
-                kbit.push(tally.bytes as f64 * 8.0 / 1000.0 / args.secs);
+                fps.push(tally.frames as f64 / args.load.secs);
+                audio.push(tally.audio as f64 / args.load.secs);
+                kbit.push(tally.bytes as f64 * 8.0 / 1000.0 / args.load.secs);
                 delays.extend(tally.delays_ms);
             }
             Ok(Err(e)) => join_errors.push(e),
@@ -180,7 +174,7 @@ fn main() -> anyhow::Result<()> {
     delays.sort_by(f32::total_cmp);
     let min = |v: &[f64]| v.iter().copied().reduce(f64::min);
     let out = serde_json::json!({
-        "viewers": args.viewers,
+        "viewers": args.load.viewers,
         "connected": fps.len(),
         "fps_min": min(&fps),
         "fps_median": median(fps.clone()),
@@ -188,7 +182,7 @@ fn main() -> anyhow::Result<()> {
         "kbit_s_median": median(kbit),
         "delay_p50_ms": percentile(&delays, 0.5),
         "delay_p95_ms": percentile(&delays, 0.95),
-        "server_cpu_pct": if args.pids.is_empty() { None } else { Some(cpu_pct) },
+        "server_cpu_pct": if args.load.pids.is_empty() { None } else { Some(cpu_pct) },
         "server_rss_kib": rss,
         "join_errors": join_errors,
     });

@@ -6,12 +6,15 @@
 //! `ws_load ws://HOST:PORT/live/NAME/ws N --secs 10 --pids PID [--record out.mp4]` prints one
 //! JSON line.
 
+#[path = "../tests/common/load_args.rs"]
+mod load_args;
 #[path = "../tests/common/proc_usage.rs"]
 mod proc_usage;
 #[path = "../tests/common/ws_reader.rs"]
 mod ws_reader;
 
 use clap::Parser;
+use load_args::LoadArgs;
 use proc_usage::proc_usage;
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
@@ -21,20 +24,11 @@ use ws_reader::WsViewer;
 struct Args {
     /// ws://HOST:PORT/live/NAME/ws
     url: String,
-    /// Concurrent viewers.
-    viewers: usize,
-    /// Seconds to wait after everyone is connected before measuring.
-    #[arg(long, default_value_t = 3.0)]
-    warmup: f64,
-    /// Seconds measured.
-    #[arg(long, default_value_t = 10.0)]
-    secs: f64,
+    #[command(flatten)]
+    load: LoadArgs,
     /// Client threads.
     #[arg(long, default_value_t = 2)]
     threads: usize,
-    /// Server process ids whose CPU time and RSS are measured over the window (comma list).
-    #[arg(long, value_delimiter = ',')]
-    pids: Vec<u32>,
     /// Record viewer 0 (init + fragments of the window) here and report its A/V offsets.
     #[arg(long)]
     record: Option<std::path::PathBuf>,
@@ -69,7 +63,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         let mut viewers = Vec::new();
         let mut errors = 0usize;
-        for chunk in (0..args.viewers).collect::<Vec<_>>().chunks(50) {
+        for chunk in (0..args.load.viewers).collect::<Vec<_>>().chunks(50) {
             let opened =
                 futures_util::future::join_all(chunk.iter().map(|_| WsViewer::open(addr, &name)))
                     .await;
@@ -84,8 +78,8 @@ fn main() -> anyhow::Result<()> {
             }
         }
         let connected = viewers.len();
-        let start = tokio::time::Instant::now() + Duration::from_secs_f64(args.warmup);
-        let end = start + Duration::from_secs_f64(args.secs);
+        let start = tokio::time::Instant::now() + Duration::from_secs_f64(args.load.warmup);
+        let end = start + Duration::from_secs_f64(args.load.secs);
         let record = args.record.is_some();
         let tasks: Vec<_> = viewers
             .into_iter()
@@ -118,18 +112,18 @@ fn main() -> anyhow::Result<()> {
                 })
             })
             .collect();
-        let pids = args.pids.clone();
+        let pids = args.load.pids.clone();
         let usage = tokio::spawn(async move {
             tokio::time::sleep_until(start).await;
             let a = proc_usage(&pids);
             tokio::time::sleep_until(end).await;
             let b = proc_usage(&pids);
-            ((b.0 - a.0) / args.secs * 100.0, b.1)
+            ((b.0 - a.0) / args.load.secs * 100.0, b.1)
         });
         let (mut rates, mut delays, mut ended, mut recorded) = (Vec::new(), Vec::new(), 0, None);
         for t in tasks {
             let (count, d, e, file) = t.await?;
-            rates.push(count as f64 / args.secs);
+            rates.push(count as f64 / args.load.secs);
             delays.extend(d);
             ended += e as usize;
             if file.is_some() {
@@ -148,7 +142,7 @@ fn main() -> anyhow::Result<()> {
         println!(
             "{}",
             serde_json::json!({
-                "viewers": args.viewers,
+                "viewers": args.load.viewers,
                 "connected": connected,
                 "connect_errors": errors,
                 "streams_ended": ended,
