@@ -1,0 +1,192 @@
+//! The transcoder against Debian's ffmpeg: real files, real jobs, segments checked by ffprobe.
+
+use homestream_transcode::{Caps, HlsPlan, Plan, TranscodeConfig, Transcoder};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn ffmpeg(args: &[&str]) {
+    let st = Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-y"])
+        .args(args)
+        .status()
+        .expect("ffmpeg must be installed (bash scripts/test.sh installs it)");
+    assert!(st.success(), "ffmpeg {args:?}");
+}
+
+/// 30 s of H.264 (keyframe every 2 s) + AC-3 + an SRT track, in MKV.
+fn h264_ac3_mkv(dir: &Path) -> PathBuf {
+    let srt = dir.join("s.srt");
+    std::fs::write(&srt, "1\n00:00:01,000 --> 00:00:04,000\nHello there\n").unwrap();
+    let out = dir.join("film.mkv");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-i",
+        srt.to_str().unwrap(),
+        "-t",
+        "30",
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-map",
+        "2",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "50",
+        "-c:a",
+        "ac3",
+        "-c:s",
+        "srt",
+        out.to_str().unwrap(),
+    ]);
+    out
+}
+
+fn transcoder(dir: &Path) -> Transcoder {
+    Transcoder::new(&TranscodeConfig {
+        ffmpeg: None,
+        cache_dir: dir.join("cache"),
+        cache_cap_bytes: 1 << 30,
+        max_jobs: Some(2),
+    })
+    .expect("ffmpeg and ffprobe run")
+}
+
+/// ffprobe's video packet times (s) and audio codec of an init segment + one media segment.
+fn probe_segment(dir: &Path, init: &[u8], seg: &[u8]) -> (Vec<f64>, String) {
+    let f = dir.join("probe.mp4");
+    std::fs::write(&f, [init, seg].concat()).unwrap();
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "packet=pts_time",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let times = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().trim_end_matches(',').parse().ok())
+        .collect();
+    let a = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "a:0",
+            "-show_entries",
+            "stream=codec_name",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&f)
+        .output()
+        .unwrap();
+    (times, String::from_utf8_lossy(&a.stdout).trim().to_string())
+}
+
+#[tokio::test]
+async fn an_mkv_with_ac3_is_remuxed_with_aac_and_any_segment_starts_where_the_playlist_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = h264_ac3_mkv(dir.path());
+    let t = transcoder(dir.path());
+    let info = t
+        .play(&file, "film.mkv", &Caps::parse("mp4,h264,aac,hls"), None)
+        .await
+        .unwrap();
+    let Plan::Hls(plan) = info.plan else {
+        panic!("an MKV is not played directly")
+    };
+    assert_eq!(plan.key(), "vcopy-a1aac");
+    assert_eq!(info.mode, "transcode");
+    assert_eq!(info.subtitles.len(), 1);
+
+    let playlist = t.playlist(&file, plan).await.unwrap();
+    let lengths: Vec<f64> = playlist
+        .lines()
+        .filter_map(|l| l.strip_prefix("#EXTINF:"))
+        .map(|l| l.trim_end_matches(',').parse().unwrap())
+        .collect();
+    // Keyframes every 2 s, segments of at least 4 s: 4 s each to the end.
+    assert_eq!(lengths.len(), 8, "{playlist}");
+    assert!((lengths.iter().sum::<f64>() - 30.0).abs() < 0.1);
+
+    let init = t.init(&file, plan).await.unwrap();
+    // Segment 5 (20 s) first, as a seek asks; then 0 and 1 from the start.
+    for (i, start) in [(5usize, 20.0f64), (0, 0.0), (1, 4.0), (7, 28.0)] {
+        let seg = t.segment(&file, plan, i).await.unwrap();
+        let (times, audio) = probe_segment(dir.path(), &init, &seg);
+        assert_eq!(audio, "aac");
+        let first = times.iter().copied().fold(f64::MAX, f64::min);
+        assert!(
+            (first - start).abs() < 0.1,
+            "segment {i} starts at {first}, not {start}"
+        );
+        let want = if i == 7 { 2.0 } else { 4.0 };
+        assert_eq!(
+            times.len() as f64,
+            want * 25.0,
+            "segment {i}: {} frames",
+            times.len()
+        );
+    }
+    // The copied video is the file's own bytes: its first keyframe's hash is the source's.
+    let status = t.status();
+    assert!(status["running"].as_u64().unwrap() <= 2, "{status}");
+    t.stop_all();
+}
+
+#[tokio::test]
+async fn a_poster_a_subtitle_track_and_hostile_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = h264_ac3_mkv(dir.path());
+    let t = transcoder(dir.path());
+    let jpeg = t.poster(&file).await.unwrap();
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+    let vtt = String::from_utf8(t.subtitle(&file, 2).await.unwrap()).unwrap();
+    assert!(
+        vtt.starts_with("WEBVTT") && vtt.contains("Hello there"),
+        "{vtt}"
+    );
+    assert!(
+        t.subtitle(&file, 1).await.is_err(),
+        "an audio stream is no subtitle"
+    );
+    let plan = HlsPlan::from_key("vcopy-a1aac").unwrap();
+    assert!(t.segment(&file, plan, 99).await.is_err(), "past the end");
+    assert!(
+        t.segment(&file, HlsPlan::from_key("vcopy-a0aac").unwrap(), 0)
+            .await
+            .is_err(),
+        "a video stream is no audio track"
+    );
+    let junk = dir.path().join("junk.mkv");
+    std::fs::write(&junk, b"not a film at all").unwrap();
+    assert!(
+        t.play(&junk, "junk.mkv", &Caps::baseline(), None)
+            .await
+            .is_err()
+    );
+    assert!(t.poster(&junk).await.is_err());
+    assert!(
+        t.play(Path::new("relative.mkv"), "x", &Caps::baseline(), None)
+            .await
+            .is_err()
+    );
+}
