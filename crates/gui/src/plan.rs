@@ -48,6 +48,8 @@ pub fn serve_config(s: &Settings, cameras: &[CameraInfo]) -> Result<ServeConfig,
         state_dir: homestream_server::default_state_dir(),
         // WebRTC on a free UDP port, as `serve` without `--webrtc-port`.
         webrtc: Default::default(),
+        // ffmpeg from PATH, as `serve` without `--ffmpeg`.
+        ..Default::default()
     })
 }
 

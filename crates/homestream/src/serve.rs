@@ -59,6 +59,16 @@ pub struct ServeArgs {
     /// (repeatable)
     #[arg(long = "ice-server", value_name = "URL")]
     pub ice_server: Vec<homestream_live_http::ice_server::IceServer>,
+    /// ffmpeg, for files the browser cannot play (AVI, MKV, MPEG-TS...: remuxed or transcoded
+    /// to HLS as they play) and posters; ffprobe is taken from beside it [default: from PATH]
+    #[arg(long, value_name = "PATH")]
+    pub ffmpeg: Option<PathBuf>,
+    /// Never remux or transcode (files the browser cannot play are offered for download)
+    #[arg(long, conflicts_with = "ffmpeg")]
+    pub no_transcode: bool,
+    /// At most N ffmpeg jobs at once for playing files [default: one per core]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub transcode_jobs: Option<u16>,
 }
 
 impl ServeArgs {
@@ -80,6 +90,9 @@ impl ServeArgs {
             webrtc_port: None,
             public_ip: Vec::new(),
             ice_server: Vec::new(),
+            ffmpeg: None,
+            no_transcode: false,
+            transcode_jobs: None,
         }
     }
 }
@@ -111,6 +124,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             public_ips: args.public_ip,
             ice_servers: args.ice_server,
         },
+        ffmpeg: args.ffmpeg,
+        no_transcode: args.no_transcode,
+        transcode_jobs: args.transcode_jobs.map(usize::from),
     };
     let server = homestream_server::start(config).await?;
     let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();

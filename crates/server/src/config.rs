@@ -32,6 +32,12 @@ pub struct ServeConfig {
     /// Where the server keeps what it makes for itself between runs (the self-signed
     /// certificate, in `tls/`); `None` keeps nothing.
     pub state_dir: Option<PathBuf>,
+    /// ffmpeg for files the browser cannot play (ffprobe beside it); `None`: from PATH.
+    pub ffmpeg: Option<PathBuf>,
+    /// Turns remuxing, transcoding and posters off even where ffmpeg is present.
+    pub no_transcode: bool,
+    /// At most this many ffmpeg segment jobs at once; `None`: one per core.
+    pub transcode_jobs: Option<usize>,
     /// WebRTC: its UDP port and the addresses it offers.
     pub webrtc: homestream_live_http::whep::WhepConfig,
 }

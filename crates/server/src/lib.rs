@@ -20,6 +20,7 @@ mod routes;
 mod run;
 mod state;
 mod status;
+mod transcode;
 
 pub use config::{DEFAULT_PORT, ServeConfig, Tls, default_state_dir};
 pub use error::Error;

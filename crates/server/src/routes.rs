@@ -1,7 +1,7 @@
 //! The route table. Every route is registered through [`Table::add`], which records its path,
 //! so that tests (the auth gate's above all) can walk every route the server really has.
 
-use crate::{AppState, access_log, host_check, media, pages, status};
+use crate::{AppState, access_log, host_check, media, pages, status, transcode};
 use axum::Router;
 use axum::routing::{MethodRouter, get};
 use std::sync::Arc;
@@ -41,6 +41,10 @@ pub fn build_router(state: Arc<AppState>) -> (Router, Vec<RouteInfo>) {
     .add("/media/{*path}", get(media::media).with_state(s()))
     .add("/vtt/{*path}", get(media::vtt).with_state(s()))
     .add("/assets/{name}", get(pages::asset))
+    .add("/api/play/{*path}", get(transcode::play).with_state(s()))
+    .add("/hls/{*path}", get(transcode::hls).with_state(s()))
+    .add("/poster/{*path}", get(transcode::poster).with_state(s()))
+    .add("/subs/{*path}", get(transcode::subs).with_state(s()))
     .add("/api/status", get(status::status).with_state(s()));
     for (path, handler) in homestream_live_http::routes(&state.live) {
         t = t.add(path, handler);

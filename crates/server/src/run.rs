@@ -97,6 +97,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
         webrtc,
         whip,
         started: Instant::now(),
+        transcode: start_transcoder(&config),
     });
     let (router, routes) = build_router(Arc::clone(&state));
     let router = app(router, auth.clone());
@@ -143,6 +144,43 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
     })
 }
 
+/// The transcoder, when ffmpeg runs here; its cache is in the state folder (else in the
+/// temporary folder, per user).
+fn start_transcoder(config: &ServeConfig) -> Option<Arc<homestream_transcode::Transcoder>> {
+    if config.no_transcode {
+        return None;
+    }
+    let cache_dir = match &config.state_dir {
+        Some(d) => d.join("cache"),
+        None => std::env::temp_dir().join(format!("homestream-cache-{}", user_tag())),
+    };
+    let cfg = homestream_transcode::TranscodeConfig {
+        ffmpeg: config.ffmpeg.clone(),
+        cache_dir,
+        cache_cap_bytes: homestream_transcode::DEFAULT_CACHE_CAP,
+        max_jobs: config.transcode_jobs,
+    };
+    match homestream_transcode::Transcoder::new(&cfg) {
+        Ok(t) => {
+            tracing::info!(
+                "files the browser cannot play are remuxed or transcoded ({}, cache {})",
+                t.status()["ffmpeg"].as_str().unwrap_or("ffmpeg"),
+                cfg.cache_dir.display()
+            );
+            Some(Arc::new(t))
+        }
+        Err(e) => {
+            tracing::warn!("{e}: files the browser cannot play are offered for download only");
+            None
+        }
+    }
+}
+
+/// The user's id, to keep users' caches apart in a shared temporary folder.
+fn user_tag() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "user".into())
+}
+
 fn host_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let host = rest.rsplit_once(':')?.0;
@@ -159,6 +197,9 @@ impl Server {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        if let Some(t) = &self.state.transcode {
+            t.stop_all();
+        }
         self.state.live.close();
         let released_by = Instant::now() + RELEASE;
         while !self.state.live.is_released() && Instant::now() < released_by {

@@ -12,4 +12,6 @@ pub struct AppState {
     /// WHIP for `publish` streams; `None` when there is none (or no UDP port could be bound).
     pub whip: Option<Arc<homestream_live_http::whip::Whip>>,
     pub started: Instant,
+    /// Remux/transcode, posters, embedded subtitles; `None` when ffmpeg is missing.
+    pub transcode: Option<Arc<homestream_transcode::Transcoder>>,
 }

@@ -14,5 +14,6 @@ pub async fn status(State(st): State<Arc<AppState>>) -> Json<serde_json::Value> 
         "streams": st.live.status(),
         "webrtc": st.webrtc.as_ref().map(|w| w.status_json()),
         "whip": st.whip.as_ref().map(|w| w.status_json()),
+        "transcode": st.transcode.as_ref().map(|t| t.status()),
     }))
 }

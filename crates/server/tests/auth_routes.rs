@@ -37,6 +37,7 @@ async fn start(media: &Path, users: &Path, session_ttl: Duration) -> Server {
         no_sendfile: false,
         state_dir: None,
         webrtc: Default::default(),
+        ..Default::default()
     })
     .await
     .expect("server starts")

@@ -218,6 +218,7 @@ async fn chromium_logs_in_plays_and_is_refused_after_logout() {
         no_sendfile: false,
         state_dir: None,
         webrtc: Default::default(),
+        ..Default::default()
     })
     .await
     .unwrap();

@@ -20,7 +20,15 @@ fn head() -> Vec<OsString> {
 /// Copied video is sought just past the keyframe that starts the segment, so that the demuxer
 /// lands on it; re-encoded video gets a keyframe at every multiple of [`SEGMENT_SECS`] from
 /// where it starts, which is a segment start.
-pub fn segment(input: &Path, video: u32, plan: HlsPlan, seek: Option<f64>) -> Vec<OsString> {
+///
+/// `adts`: the copied audio is AAC, which MPEG-TS carries in ADTS frames and MP4 wants bare.
+pub fn segment(
+    input: &Path,
+    video: u32,
+    plan: HlsPlan,
+    seek: Option<f64>,
+    adts: bool,
+) -> Vec<OsString> {
     let mut a = head();
     if let Some(s) = seek.filter(|s| *s > 0.0) {
         let s = if plan.video == VideoOut::Copy {
@@ -61,6 +69,9 @@ pub fn segment(input: &Path, video: u32, plan: HlsPlan, seek: Option<f64>) -> Ve
         Some((i, out)) => {
             a.extend(os(&["-map", &format!("0:{i}")]));
             match out {
+                AudioOut::Copy if adts => {
+                    a.extend(os(&["-c:a", "copy", "-bsf:a", "aac_adtstoasc"]))
+                }
                 AudioOut::Copy => a.extend(os(&["-c:a", "copy"])),
                 AudioOut::Aac => a.extend(os(&["-c:a", "aac", "-b:a", "160k", "-ac", "2"])),
             }
@@ -170,7 +181,7 @@ mod tests {
             video: VideoOut::Copy,
             audio: Some((1, AudioOut::Aac)),
         };
-        let a = text(&segment(Path::new("/m/a b.mkv"), 0, plan, Some(8.0)));
+        let a = text(&segment(Path::new("/m/a b.mkv"), 0, plan, Some(8.0), false));
         assert!(
             a.contains("-ss 8.001 -i /m/a b.mkv -map 0:0 -c:v copy -map 0:1 -c:a aac"),
             "{a}"
@@ -185,7 +196,7 @@ mod tests {
             video: VideoOut::H264,
             audio: None,
         };
-        let a = text(&segment(Path::new("a.avi"), 0, plan, Some(0.0)));
+        let a = text(&segment(Path::new("a.avi"), 0, plan, Some(0.0), false));
         assert!(!a.contains("-ss"));
         assert!(
             a.contains("-c:v libx264") && a.contains("expr:gte(t,n_forced*4)") && a.contains("-an")

@@ -23,6 +23,8 @@ pub const AHEAD: usize = 5;
 pub const IDLE: Duration = Duration::from_secs(20);
 /// A segment a running job is this close to is waited for rather than started afresh.
 const NEAR: usize = 2;
+/// A job of the same stream not asked anything for this long may be stopped for a new one.
+const MOVED_ON: Duration = Duration::from_secs(2);
 /// How long a request waits for its segment.
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -47,7 +49,25 @@ struct Job {
     /// The furthest segment asked for, and when anything was last asked.
     wanted: watch::Sender<usize>,
     last_asked: Mutex<Instant>,
+    /// Requests waiting on this job now: a job someone waits for is never stopped for room.
+    waiters: std::sync::atomic::AtomicUsize,
     task: tokio::task::AbortHandle,
+}
+
+/// Counts a request as waiting on a job while it lives.
+struct Waiting<'a>(&'a Job);
+
+impl<'a> Waiting<'a> {
+    fn on(job: &'a Job) -> Waiting<'a> {
+        job.waiters.fetch_add(1, Ordering::Relaxed);
+        Waiting(job)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiters.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Job {
@@ -131,6 +151,7 @@ impl Jobs {
                 None => self.start(spec, index)?,
             };
             job.touch(index);
+            let waiting = Waiting::on(&job);
             let mut progress = job.progress.clone();
             let left = deadline.saturating_duration_since(Instant::now());
             let made = tokio::time::timeout(
@@ -138,6 +159,7 @@ impl Jobs {
                 progress.wait_for(|p| p.done.is_some_and(|d| d >= index) || p.ended.is_some()),
             )
             .await;
+            drop(waiting);
             let p = match made {
                 Ok(Ok(p)) => p.clone(),
                 // The job was stopped (to make room, or shut down): look again.
@@ -226,7 +248,8 @@ impl Jobs {
     }
 
     /// Starts a job at `index`, making room by stopping an idle job, else the least recently
-    /// asked job of the same stream (its viewer has seeked away); else every slot is busy.
+    /// asked job of the same stream that nobody waits on and nobody asked for [`MOVED_ON`] (its
+    /// viewer has seeked away); else every slot is busy.
     fn start(self: &Arc<Self>, spec: &JobSpec, index: usize) -> Result<Arc<Job>, Error> {
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         jobs.retain(|j| j.running());
@@ -236,6 +259,9 @@ impl Jobs {
                 jobs.iter()
                     .enumerate()
                     .filter(|(_, j)| j.file == spec.file && j.plan == spec.plan)
+                    .filter(|(_, j)| {
+                        j.waiters.load(Ordering::Relaxed) == 0 && j.idle_for() >= MOVED_ON
+                    })
                     .max_by_key(|(_, j)| j.idle_for())
                     .map(|(i, _)| i)
             };
@@ -275,6 +301,7 @@ impl Jobs {
             progress,
             wanted,
             last_asked: Mutex::new(Instant::now()),
+            waiters: std::sync::atomic::AtomicUsize::new(0),
             task,
         });
         tracing::info!(target: "homestream::transcode",

@@ -252,6 +252,10 @@ impl Transcoder {
             }
         };
         let input = path.to_path_buf();
+        let adts = plan
+            .audio
+            .and_then(|(i, _)| probe.stream(i))
+            .is_some_and(|s| s.codec == "aac");
         let start = probe.start_secs;
         let starts = Arc::clone(&grid);
         Ok(JobSpec {
@@ -262,7 +266,7 @@ impl Transcoder {
                 let at = starts.start(i).unwrap_or(0.0);
                 // -ss counts from the container's start; the grid from `origin`.
                 let seek = (i > 0).then_some(at + origin - start);
-                args::segment(&input, video, plan, seek)
+                args::segment(&input, video, plan, seek, adts)
             }),
         })
     }

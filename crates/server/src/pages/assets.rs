@@ -19,6 +19,17 @@ const ASSETS: &[(&str, &str, &str)] = &[
 
 /// GET `/assets/<name>`.
 pub async fn asset(Path(name): Path<String>) -> Response {
+    if name == "hls.light.min.js" {
+        // The bundled hls.js (npm at build time), for HLS of remuxed and transcoded files.
+        return (
+            [
+                (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            homestream_live_http::hls::HLS_JS,
+        )
+            .into_response();
+    }
     match ASSETS.iter().find(|(n, _, _)| *n == name) {
         Some((_, ct, body)) => (
             [

@@ -42,7 +42,7 @@ async fn listing_page(st: Arc<AppState>, raw: String, top: String) -> Response {
     if listing.url_path.is_empty() {
         live_section(&st, &mut body);
     }
-    library_section(&listing, &mut body);
+    library_section(&listing, st.transcode.is_some(), &mut body);
     body.push_str("</main>");
     let title = if listing.url_path.is_empty() {
         "Home".to_string()
@@ -72,7 +72,9 @@ fn live_section(st: &AppState, out: &mut String) {
     out.push_str("</ul></section>");
 }
 
-fn library_section(listing: &Listing, out: &mut String) {
+/// The folder's entries; with ffmpeg, each video has a poster, lazy-loaded so that only the
+/// ones on screen are made (a folder of 500 films opens at once).
+fn library_section(listing: &Listing, posters: bool, out: &mut String) {
     out.push_str("<section><h2>Library</h2>");
     breadcrumbs(&listing.url_path, out);
     out.push_str("<ul class=\"list\">");
@@ -94,9 +96,18 @@ fn library_section(listing: &Listing, out: &mut String) {
                 meta = format!("{} · {meta}", human_duration(d));
             }
         }
+        let poster = if posters && !e.is_dir && e.kind == MediaKind::Video {
+            format!(
+                "<img class=\"poster\" loading=\"lazy\" decoding=\"async\" alt=\"\" \
+width=\"96\" height=\"54\" src=\"/poster/{}\">",
+                esc(&e.url_path)
+            )
+        } else {
+            String::new()
+        };
         let _ = write!(
             out,
-            "<li><a class=\"item\" href=\"{}\"><span class=\"name\">{icon} {}</span>\
+            "<li><a class=\"item\" href=\"{}\">{poster}<span class=\"name\">{icon} {}</span>\
 <span class=\"meta\">{}</span></a></li>",
             esc(&href),
             esc(&e.name),

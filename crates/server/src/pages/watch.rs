@@ -46,7 +46,16 @@ fn page_for(st: &AppState, raw: &str, top: &str) -> Result<String, LibError> {
     let url = encode_segments(&segs);
     let parent_url = encode_segments(parent);
     let listing = st.library.list(&parent_url)?;
-    Ok(render(&name, &url, &parent_url, kind, &listing, top))
+    let transcode = st.transcode.is_some();
+    Ok(render(
+        &name,
+        &url,
+        &parent_url,
+        kind,
+        &listing,
+        top,
+        transcode,
+    ))
 }
 
 fn render(
@@ -56,6 +65,7 @@ fn render(
     kind: MediaKind,
     listing: &Listing,
     top: &str,
+    transcode: bool,
 ) -> String {
     let playable: Vec<_> = listing
         .entries
@@ -117,13 +127,30 @@ fn render(
         ),
         None => format!("<span class=\"button disabled\">{label}</span>"),
     };
+    // With ffmpeg, the page asks `/api/play` how this browser plays the file before loading
+    // anything (player.js sets the source); without, the file is the source.
+    let video = kind == MediaKind::Video;
+    let source = if video && transcode {
+        format!(
+            "data-src=\"/media/{0}\" data-play=\"/api/play/{0}\"",
+            esc(url)
+        )
+    } else {
+        format!("src=\"/media/{}\"", esc(url))
+    };
+    let hint = if video && !transcode {
+        format!(" {}", esc(crate::transcode::NO_FFMPEG))
+    } else {
+        String::new()
+    };
     let body = format!(
         "{top}<main class=\"watch\"><a class=\"back\" href=\"{back}\">← folder</a><h2 class=\"title\">{title}</h2>\
-<{tag} id=\"player\" controls autoplay playsinline preload=\"metadata\" src=\"/media/{src}\" \
+<{tag} id=\"player\" controls autoplay playsinline preload=\"metadata\" {source} \
 data-type=\"{ctype}\" data-key=\"{src}\">{tracks}</{tag}>\
 <p id=\"unsupported\" class=\"warning\" hidden>This browser cannot play <b>{title}</b> \
-(its container or codec is not supported). Download it and open it in a player such as VLC or mpv.</p>\
-<nav class=\"controls\">{prev}<a class=\"button\" href=\"/media/{src}\" download>Download</a>{next}</nav>\
+(its container or codec is not supported). Download it and open it in a player such as VLC or mpv.{hint}</p>\
+<p id=\"playmode\" class=\"hint\" hidden></p>\
+<nav class=\"controls\">{prev}<label id=\"audio-choice\" hidden>Audio <select id=\"audio-track\"></select></label><a class=\"button\" href=\"/media/{src}\" download>Download</a>{next}</nav>\
 <p class=\"hint\">Keys: space play/pause · ←/→ 5 s · J/L 10 s · ↑/↓ volume · F full screen · \
 M mute · C subtitles · N/P next/previous · 0-9 jump to 0-90 %</p></main>\
 <script src=\"/assets/player.js\"></script>",

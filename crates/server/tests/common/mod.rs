@@ -29,6 +29,24 @@ pub async fn serve_with(dirs: &[&Path], no_sendfile: bool) -> Server {
         no_sendfile,
         state_dir: None,
         webrtc: Default::default(),
+        // The transcoder stays off here: its tests start their own servers (`serve_transcoding`).
+        no_transcode: true,
+        ffmpeg: None,
+        transcode_jobs: None,
+    })
+    .await
+    .expect("server starts")
+}
+
+/// A server for `dirs` with ffmpeg on (from PATH), its cache in `state`, at most `jobs` jobs.
+pub async fn serve_transcoding(dirs: &[&Path], state: &Path, jobs: usize) -> Server {
+    homestream_server::start(ServeConfig {
+        paths: dirs.iter().map(|d| d.to_path_buf()).collect(),
+        bind: Some(Ipv4Addr::LOCALHOST.into()),
+        port: Some(0),
+        state_dir: Some(state.to_path_buf()),
+        transcode_jobs: Some(jobs),
+        ..Default::default()
     })
     .await
     .expect("server starts")
