@@ -22,6 +22,9 @@ fn head() -> Vec<OsString> {
 /// where it starts, which is a segment start.
 ///
 /// `adts`: the copied audio is AAC, which MPEG-TS carries in ADTS frames and MP4 wants bare.
+/// The bitstream filter learns the AAC configuration from the first frame, after an
+/// `empty_moov` would have been written: `delay_moov` holds the init back until then (without
+/// it the `esds` has no AudioSpecificConfig and browsers decode no sound).
 pub fn segment(
     input: &Path,
     video: u32,
@@ -88,7 +91,7 @@ pub fn segment(
         "-f",
         "mp4",
         "-movflags",
-        "frag_keyframe+empty_moov+default_base_moof",
+        "frag_keyframe+empty_moov+default_base_moof+delay_moov",
         "pipe:1",
     ]));
     a
@@ -186,7 +189,7 @@ mod tests {
             a.contains("-ss 8.001 -i /m/a b.mkv -map 0:0 -c:v copy -map 0:1 -c:a aac"),
             "{a}"
         );
-        assert!(a.ends_with("frag_keyframe+empty_moov+default_base_moof pipe:1"));
+        assert!(a.ends_with("frag_keyframe+empty_moov+default_base_moof+delay_moov pipe:1"));
         assert!(!a.contains("libx264"));
     }
 

@@ -2,7 +2,7 @@
 //! segments out).
 //!
 //! ffmpeg writes one `ftyp`+`moov` and then a `moof`+`mdat` per video keyframe
-//! (`-movflags frag_keyframe+empty_moov+default_base_moof`). Each job's timestamps start at 0
+//! (`-movflags frag_keyframe+empty_moov+default_base_moof+delay_moov`). Each job's timestamps start at 0
 //! wherever in the file it started, so every `tfdt` is moved by the job's start (in its
 //! track's timescale): then a segment is the same bytes of timeline whichever job made it.
 //! Fragments are grouped by the [`Grid`]: a fragment whose video starts at or after a

@@ -62,7 +62,9 @@ fn transcoder(dir: &Path) -> Transcoder {
     .expect("ffmpeg and ffprobe run")
 }
 
-/// ffprobe's video packet times (s) and audio codec of an init segment + one media segment.
+/// ffprobe's video packet times (s) and audio codec and profile (`aac,LC`: a profile is only
+/// known when the init segment carries the AudioSpecificConfig) of an init segment + one media
+/// segment.
 fn probe_segment(dir: &Path, init: &[u8], seg: &[u8]) -> (Vec<f64>, String) {
     let f = dir.join("probe.mp4");
     std::fs::write(&f, [init, seg].concat()).unwrap();
@@ -91,7 +93,7 @@ fn probe_segment(dir: &Path, init: &[u8], seg: &[u8]) -> (Vec<f64>, String) {
             "-select_streams",
             "a:0",
             "-show_entries",
-            "stream=codec_name",
+            "stream=codec_name,profile",
             "-of",
             "csv=p=0",
         ])
@@ -132,7 +134,7 @@ async fn an_mkv_with_ac3_is_remuxed_with_aac_and_any_segment_starts_where_the_pl
     for (i, start) in [(5usize, 20.0f64), (0, 0.0), (1, 4.0), (7, 28.0)] {
         let seg = t.segment(&file, plan, i).await.unwrap();
         let (times, audio) = probe_segment(dir.path(), &init, &seg);
-        assert_eq!(audio, "aac");
+        assert_eq!(audio, "aac,LC");
         let first = times.iter().copied().fold(f64::MAX, f64::min);
         assert!(
             (first - start).abs() < 0.1,
@@ -149,6 +151,58 @@ async fn an_mkv_with_ac3_is_remuxed_with_aac_and_any_segment_starts_where_the_pl
     // The copied video is the file's own bytes: its first keyframe's hash is the source's.
     let status = t.status();
     assert!(status["running"].as_u64().unwrap() <= 2, "{status}");
+    t.stop_all();
+}
+
+/// An MPEG-TS recording (H.264 + AAC in ADTS, starting at 1.4 s as TS files do) is remuxed,
+/// every stream copied, and its init segment tells the AAC configuration (ffmpeg's bitstream
+/// filter makes it only with the first packet: the init must wait for it).
+#[tokio::test]
+async fn an_mpeg_ts_is_remuxed_with_its_aac_configuration() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rec.ts");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=320x240:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "12",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "50",
+        "-c:a",
+        "aac",
+        file.to_str().unwrap(),
+    ]);
+    let t = transcoder(dir.path());
+    let info = t
+        .play(&file, "rec.ts", &Caps::parse("mp4,h264,aac,hls"), None)
+        .await
+        .unwrap();
+    let Plan::Hls(plan) = info.plan else {
+        panic!("an MPEG-TS is not played directly")
+    };
+    assert_eq!(plan.key(), "vcopy-a1copy");
+    assert_eq!(info.mode, "remux");
+    let init = t.init(&file, plan).await.unwrap();
+    for (i, start) in [(0usize, 0.0f64), (2, 8.0)] {
+        let seg = t.segment(&file, plan, i).await.unwrap();
+        let (times, audio) = probe_segment(dir.path(), &init, &seg);
+        assert_eq!(audio, "aac,LC", "segment {i}");
+        let first = times.iter().copied().fold(f64::MAX, f64::min);
+        assert!(
+            (first - start).abs() < 0.1,
+            "segment {i} starts at {first}, not {start}"
+        );
+    }
     t.stop_all();
 }
 
