@@ -12,13 +12,16 @@
 # a whole transcode within 1.15x of ffmpeg by hand.
 #
 #   bash bench/transcode/run.sh          # needs ffmpeg, curl
+#   BIN=target/release/homestream bash bench/transcode/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 for tool in ffmpeg curl python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install ffmpeg curl" >&2; exit 2; }
 done
-cargo build --release -q -p homestream --no-default-features
-BIN=${CARGO_TARGET_DIR:-target}/release/homestream
+if [ -z "${BIN:-}" ]; then   # BIN=path/to/homestream measures that build instead
+  cargo build --release -q -p homestream --no-default-features
+  BIN=${CARGO_TARGET_DIR:-target}/release/homestream
+fi
 
 work=$(mktemp -d)
 pids=()

@@ -89,6 +89,12 @@ impl Job {
             .elapsed()
     }
 
+    /// How many segments past the furthest one asked for this job has made.
+    fn lead(&self) -> usize {
+        let done = self.progress.borrow().done;
+        done.map_or(0, |d| d.saturating_sub(*self.wanted.borrow()))
+    }
+
     fn running(&self) -> bool {
         !self.task.is_finished() && self.progress.borrow().ended.is_none()
     }
@@ -247,25 +253,35 @@ impl Jobs {
         })
     }
 
-    /// Starts a job at `index`, making room by stopping an idle job, else the least recently
-    /// asked job of the same stream that nobody waits on and nobody asked for [`MOVED_ON`] (its
-    /// viewer has seeked away); else every slot is busy.
+    /// Starts a job at `index`, making room when every slot is taken by stopping, in this
+    /// order: a job idle for [`IDLE`]; the least recently asked job of the same stream that
+    /// nobody waits on and nobody asked for [`MOVED_ON`] (its viewer has seeked away); a job
+    /// of any stream that nobody waits on and that is parked (it has made nearly [`AHEAD`]
+    /// segments past the last one asked for, so its viewer has that much in the cache and
+    /// gets a new job when it runs out: someone opening another film need not wait for the
+    /// last one's job to idle out). Else every slot is busy.
     fn start(self: &Arc<Self>, spec: &JobSpec, index: usize) -> Result<Arc<Job>, Error> {
         let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
         jobs.retain(|j| j.running());
         if jobs.len() >= self.max {
+            let free = |j: &Arc<Job>| j.waiters.load(Ordering::Relaxed) == 0;
             let idle = jobs.iter().position(|j| j.idle_for() >= IDLE);
             let same = || {
                 jobs.iter()
                     .enumerate()
                     .filter(|(_, j)| j.file == spec.file && j.plan == spec.plan)
-                    .filter(|(_, j)| {
-                        j.waiters.load(Ordering::Relaxed) == 0 && j.idle_for() >= MOVED_ON
-                    })
+                    .filter(|(_, j)| free(j) && j.idle_for() >= MOVED_ON)
                     .max_by_key(|(_, j)| j.idle_for())
                     .map(|(i, _)| i)
             };
-            match idle.or_else(same) {
+            let parked = || {
+                jobs.iter()
+                    .enumerate()
+                    .filter(|(_, j)| free(j) && j.lead() + 1 >= AHEAD)
+                    .max_by_key(|(_, j)| j.lead())
+                    .map(|(i, _)| i)
+            };
+            match idle.or_else(same).or_else(parked) {
                 Some(i) => {
                     let j = jobs.remove(i);
                     tracing::info!(target: "homestream::transcode", "job {} stopped to make room", j.id);

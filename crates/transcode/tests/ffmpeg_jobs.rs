@@ -206,6 +206,44 @@ async fn an_mpeg_ts_is_remuxed_with_its_aac_configuration() {
     t.stop_all();
 }
 
+/// One slot, two films: opening the second right after the first takes the slot of the
+/// first's job once it has parked ahead of its viewer (no 503 until it idles out), and the
+/// first viewer's made segments still come from the cache.
+#[tokio::test]
+async fn a_second_film_takes_the_slot_of_a_parked_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = h264_ac3_mkv(dir.path());
+    let b = dir.path().join("other.mkv");
+    std::fs::copy(&a, &b).unwrap();
+    let t = Transcoder::new(&TranscodeConfig {
+        ffmpeg: None,
+        cache_dir: dir.path().join("cache"),
+        cache_cap_bytes: 1 << 30,
+        max_jobs: Some(1),
+    })
+    .unwrap();
+    let caps = Caps::parse("mp4,h264,aac,hls");
+    let plan = |p: Plan| match p {
+        Plan::Hls(h) => h,
+        Plan::Direct => panic!("an MKV is not played directly"),
+    };
+    let pa = plan(t.play(&a, "film.mkv", &caps, None).await.unwrap().plan);
+    let pb = plan(t.play(&b, "other.mkv", &caps, None).await.unwrap().plan);
+    t.segment(&a, pa, 0).await.unwrap();
+    // The job parks once it is AHEAD segments past 0 (copying is fast: well within 10 s).
+    let t0 = std::time::Instant::now();
+    while t.status()["jobs"][0]["done_segment"].as_u64() < Some(4) {
+        assert!(t0.elapsed().as_secs() < 10, "{}", t.status());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let seg = t.segment(&b, pb, 0).await;
+    assert!(seg.is_ok(), "the second film waits: {seg:?}");
+    assert_eq!(t.status()["running"], 1, "{}", t.status());
+    // Made before it was stopped: from the cache, with no job.
+    assert!(t.segment(&a, pa, 3).await.is_ok());
+    t.stop_all();
+}
+
 #[tokio::test]
 async fn a_poster_a_subtitle_track_and_hostile_asks() {
     let dir = tempfile::tempdir().unwrap();
