@@ -45,6 +45,12 @@ async fn start(media: &Path, users: &Path, session_ttl: Duration) -> Server {
 
 /// A concrete URL path for a route pattern.
 fn example(pattern: &str) -> String {
+    // The file-play routes: a playlist of a plan, a subtitle stream.
+    match pattern {
+        "/hls/{*path}" => return "/hls/a.mp4/vcopy-an/index.m3u8".into(),
+        "/subs/{*path}" => return "/subs/a.mp4?stream=2".into(),
+        _ => {}
+    }
     let filled = pattern
         .replace("/browse/{*path}", "/browse/sub/")
         .replace("{*path}", "a.mp4")
@@ -142,7 +148,8 @@ async fn every_route_answers_each_kind_of_caller() {
                 .and_then(|l| l.to_str().ok());
             // Admitted: a success, a redirect elsewhere than the login page (`/live/x` to
             // `/live/x/`), or a WebSocket route's upgrade error, or a WHEP route's 405, for a
-            // plain GET, or the 404 of an LL-HLS part name no muxer made.
+            // plain GET, or the 404 of an LL-HLS part name no muxer made, or the 422 of a
+            // fake film.
             let ok = s.is_success()
                 || (s.is_redirection() && !location.unwrap_or("/login").starts_with("/login"))
                 || (route.path.ends_with("/ws")
@@ -150,7 +157,13 @@ async fn every_route_answers_each_kind_of_caller() {
                     && s != StatusCode::UNAUTHORIZED)
                 // An LL-HLS part of no running muxer: past the gate, not found.
                 || (route.path.ends_with("/hls/{file}") && s == StatusCode::NOT_FOUND)
-                || (route.path.contains("/whep") && s == StatusCode::METHOD_NOT_ALLOWED);
+                || (route.path.contains("/whep") && s == StatusCode::METHOD_NOT_ALLOWED)
+                // The file-play routes on a file that is no film: past the gate, ffmpeg
+                // cannot read it.
+                || (["/api/play/", "/hls/", "/poster/", "/subs/"]
+                    .iter()
+                    .any(|p| route.path.starts_with(p))
+                    && s == StatusCode::UNPROCESSABLE_ENTITY);
             assert!(ok, "{} with {what}: {s} {location:?}", route.path);
         }
         // A browser navigation without a session is sent to the login page.

@@ -126,6 +126,10 @@ fn our_ffmpegs(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// The tests of this file run one at a time: each runs ffmpeg on both cores, and the seek
+/// times the browser test measures are the server's, not its neighbours'.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Per-packet hashes of a file's video stream, copied (the bitstream, not decoded pictures).
 fn video_packet_hashes(file: &Path) -> Vec<String> {
     let out = Command::new("ffmpeg")
@@ -143,6 +147,7 @@ fn video_packet_hashes(file: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_and_seeks_files_it_cannot_play_by_itself() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     collection(dir.path());
@@ -260,6 +265,7 @@ async fn chromium_plays_and_seeks_files_it_cannot_play_by_itself() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_paths_and_asks_get_clear_answers_and_leave_no_ffmpeg() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let inside = dir.path().join("lib");
@@ -334,6 +340,7 @@ async fn hostile_paths_and_asks_get_clear_answers_and_leave_no_ffmpeg() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_viewers_of_transcoded_files_stay_within_the_job_bound() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     make(
@@ -430,6 +437,7 @@ async fn twenty_viewers_of_transcoded_files_stay_within_the_job_bound() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_folder_of_500_films_lists_at_once_and_makes_posters_only_when_shown() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let state = tempfile::tempdir().unwrap();
     let one = dir.path().join("film 000.mkv");

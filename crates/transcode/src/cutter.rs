@@ -6,14 +6,18 @@
 //! wherever in the file it started, so every `tfdt` is moved by the job's start (in its
 //! track's timescale): then a segment is the same bytes of timeline whichever job made it.
 //! Fragments are grouped by the [`Grid`]: a fragment whose video starts at or after a
-//! segment's start begins that segment. Done here rather than by ffmpeg's own HLS muxer so
+//! segment's start begins that segment, and a segment is given out as soon as a fragment's
+//! video reaches the next segment's start (its sample durations say so), not when the next
+//! fragment comes: ffmpeg writes a fragment only at the keyframe after it, so waiting for the
+//! next one would hold every segment back by a whole segment of encoding. Done here rather than by ffmpeg's own HLS muxer so
 //! that the cut points are the grid the playlist already promised, and so that a job stops
 //! costing anything when its reader stops reading (the pipe fills and ffmpeg waits).
 
 use crate::Error;
+use crate::playlist::CUT_SLACK_SECS;
 use crate::playlist::Grid;
 use bytes::{Bytes, BytesMut};
-use homestream_cmaf::read::{Cursor, boxes, read_tfhd};
+use homestream_cmaf::read::{Cursor, boxes, read_tfhd, read_trun};
 use std::collections::HashMap;
 
 /// A top-level box larger than this is refused (no fragment of a film comes near it).
@@ -33,6 +37,16 @@ pub enum Cut {
 struct Track {
     timescale: u32,
     video: bool,
+    /// The `trex` default sample duration, for fragments that give none.
+    default_duration: Option<u32>,
+}
+
+/// What a `moof` says of its video, in seconds on the file's timeline.
+#[derive(Debug, Clone, Copy)]
+struct VideoSpan {
+    start: f64,
+    /// The end, when the sample durations are known.
+    end: Option<f64>,
 }
 
 /// The cutter of one ffmpeg job.
@@ -48,6 +62,10 @@ pub struct Cutter {
     current: Option<(usize, BytesMut)>,
     /// Where the last fragment's video started, in seconds on the file's timeline.
     last_video_secs: Option<f64>,
+    /// The current segment is whole once the `mdat` of the last `moof` is in.
+    close_after_mdat: bool,
+    /// The last segment given out.
+    last_index: Option<usize>,
 }
 
 impl Cutter {
@@ -60,6 +78,8 @@ impl Cutter {
             tracks: HashMap::new(),
             current: None,
             last_video_secs: None,
+            close_after_mdat: false,
+            last_index: None,
         }
     }
 
@@ -81,14 +101,18 @@ impl Cutter {
 
     /// ffmpeg is done: the last segment is whole.
     pub fn finish(&mut self) -> Vec<Cut> {
-        self.current
-            .take()
-            .map(|(index, bytes)| Cut::Segment {
-                index,
-                bytes: bytes.freeze(),
-            })
-            .into_iter()
-            .collect()
+        self.close().into_iter().collect()
+    }
+
+    /// Gives out the segment being filled.
+    fn close(&mut self) -> Option<Cut> {
+        self.close_after_mdat = false;
+        let (index, bytes) = self.current.take()?;
+        self.last_index = Some(index);
+        Some(Cut::Segment {
+            index,
+            bytes: bytes.freeze(),
+        })
     }
 
     /// The length of the next top-level box once all of it has arrived.
@@ -127,37 +151,49 @@ impl Cutter {
             b"moof" => {
                 let video = self.shift_tfdts(&mut b)?;
                 let index = match video {
-                    Some(t) => {
-                        self.last_video_secs = Some(t);
-                        self.grid.segment_at(t)
+                    Some(v) => {
+                        self.last_video_secs = Some(v.start);
+                        self.grid.segment_at(v.start)
                     }
-                    // Audio alone belongs with the video before it.
-                    None => self.current.as_ref().map_or(0, |(i, _)| *i),
+                    // Audio alone belongs with the video before it, or after it once that
+                    // segment is out.
+                    None => match (&self.current, self.last_index) {
+                        (Some((i, _)), _) => *i,
+                        (None, Some(i)) => i + 1,
+                        (None, None) => 0,
+                    },
                 };
                 match &mut self.current {
                     Some((i, bytes)) if *i >= index => bytes.extend_from_slice(&b),
                     _ => {
-                        if let Some((i, bytes)) = self.current.replace((index, b)) {
-                            out.push(Cut::Segment {
-                                index: i,
-                                bytes: bytes.freeze(),
-                            });
-                        }
+                        out.extend(self.close());
+                        self.current = Some((index, b));
                     }
                 }
+                let end = video.and_then(|v| v.end);
+                self.close_after_mdat = match (end, self.grid.start(index + 1)) {
+                    (Some(end), Some(next)) => end >= next - CUT_SLACK_SECS,
+                    _ => false,
+                };
             }
-            b"mdat" => match &mut self.current {
-                Some((_, bytes)) => bytes.extend_from_slice(&b),
-                None => return Err(bad("an mdat before any moof")),
-            },
+            b"mdat" => {
+                match &mut self.current {
+                    Some((_, bytes)) => bytes.extend_from_slice(&b),
+                    None => return Err(bad("an mdat before any moof")),
+                }
+                if self.close_after_mdat {
+                    out.extend(self.close());
+                }
+            }
             // mfra, free, sidx: nothing a segment needs.
             _ => {}
         }
         Ok(())
     }
 
-    /// Moves each `tfdt` of a `moof` by the job's offset; returns the video's start in seconds.
-    fn shift_tfdts(&self, moof: &mut BytesMut) -> Result<Option<f64>, Error> {
+    /// Moves each `tfdt` of a `moof` by the job's offset; returns where its video starts and
+    /// ends.
+    fn shift_tfdts(&self, moof: &mut BytesMut) -> Result<Option<VideoSpan>, Error> {
         let mut video = None;
         let mut edits = Vec::new();
         for traf in boxes(&moof[8..]) {
@@ -166,17 +202,26 @@ impl Cutter {
                 continue;
             }
             let mut track = None;
+            // The video's start (ticks, shifted), its default sample duration, its length.
+            let (mut start, mut default, mut ticks) = (None, None, Some(0u64));
             for child in traf.children() {
                 let child = child.map_err(|e| bad_box(&e))?;
                 match &child.fourcc {
                     b"tfhd" => {
-                        let id = read_tfhd(child.body).map_err(|e| bad_box(&e))?.track_id;
-                        track = Some(
-                            *self
-                                .tracks
-                                .get(&id)
-                                .ok_or_else(|| bad("a traf of no track"))?,
-                        );
+                        let tfhd = read_tfhd(child.body).map_err(|e| bad_box(&e))?;
+                        let t = *self
+                            .tracks
+                            .get(&tfhd.track_id)
+                            .ok_or_else(|| bad("a traf of no track"))?;
+                        default = tfhd.default_sample_duration.or(t.default_duration);
+                        track = Some(t);
+                    }
+                    b"trun" if track.is_some_and(|t| t.video) => {
+                        let trun = read_trun(child.body).map_err(|e| bad_box(&e))?;
+                        for sample in &trun.samples {
+                            let d = sample.duration.or(default).map(u64::from);
+                            ticks = ticks.zip(d).map(|(a, b)| a + b);
+                        }
                     }
                     b"tfdt" => {
                         let t = track.ok_or_else(|| bad("a tfdt before its tfhd"))?;
@@ -194,7 +239,7 @@ impl Cutter {
                             return Err(bad("a 32-bit tfdt past its range"));
                         }
                         if t.video {
-                            video = Some(new as f64 / f64::from(t.timescale));
+                            start = Some(new);
                         }
                         // Offsets of the time field inside the moof: 8 (moof header) +
                         // traf's offset + 8 + child's offset + 8 (header) + 4 (version, flags).
@@ -203,6 +248,13 @@ impl Cutter {
                     }
                     _ => {}
                 }
+            }
+            if let (Some(t), Some(start)) = (track, start) {
+                let secs = |ticks: u64| ticks as f64 / f64::from(t.timescale);
+                video = Some(VideoSpan {
+                    start: secs(start),
+                    end: ticks.filter(|n| *n > 0).map(|n| secs(start + n)),
+                });
             }
         }
         for (at, version, new) in edits {
@@ -216,11 +268,26 @@ impl Cutter {
     }
 }
 
-/// track_ID -> (timescale, is video), from a `moov`.
+/// track_ID -> (timescale, is video, default duration), from a `moov`.
 fn read_tracks(moov: &[u8]) -> Result<HashMap<u32, Track>, Error> {
     let mut tracks = HashMap::new();
+    let mut defaults = HashMap::new();
     for trak in boxes(&moov[8..]) {
         let trak = trak.map_err(|e| bad_box(&e))?;
+        if &trak.fourcc == b"mvex" {
+            for trex in trak.children() {
+                let trex = trex.map_err(|e| bad_box(&e))?;
+                if &trex.fourcc == b"trex" {
+                    let mut c = Cursor::new(trex.body);
+                    c.full_box_header().map_err(|e| bad_box(&e))?;
+                    let id = c.u32("trex track_ID").map_err(|e| bad_box(&e))?;
+                    c.u32("trex sample description").map_err(|e| bad_box(&e))?;
+                    let d = c.u32("trex duration").map_err(|e| bad_box(&e))?;
+                    defaults.insert(id, d);
+                }
+            }
+            continue;
+        }
         if &trak.fourcc != b"trak" {
             continue;
         }
@@ -266,10 +333,16 @@ fn read_tracks(moov: &[u8]) -> Result<HashMap<u32, Track>, Error> {
                     Track {
                         timescale: ts,
                         video,
+                        default_duration: None,
                     },
                 );
             }
             _ => return Err(bad("a trak without track_ID or timescale")),
+        }
+    }
+    for (id, d) in defaults {
+        if let Some(t) = tracks.get_mut(&id) {
+            t.default_duration = Some(d).filter(|d| *d > 0);
         }
     }
     Ok(tracks)
@@ -397,6 +470,67 @@ mod tests {
             ]
         );
         assert_eq!(c.position_secs(), Some(14.0));
+    }
+
+    /// A video-only fragment at `v` ticks (16 kHz) whose one sample lasts `dur` ticks, told
+    /// in its `trun` (flag 0x100), as ffmpeg tells the last sample's duration.
+    fn timed_fragment(v: u64, dur: u32) -> Vec<u8> {
+        let tfhd = full(b"tfhd", 0, &1u32.to_be_bytes());
+        let mut trun = vec![0, 0, 0x01, 0x00];
+        trun.extend_from_slice(&1u32.to_be_bytes());
+        trun.extend_from_slice(&dur.to_be_bytes());
+        let traf = mp4_box(
+            b"traf",
+            &[
+                tfhd,
+                full(b"tfdt", 1, &v.to_be_bytes()),
+                mp4_box(b"trun", &trun),
+            ]
+            .concat(),
+        );
+        [
+            mp4_box(b"moof", &[full(b"mfhd", 0, &[0, 0, 0, 1]), traf].concat()),
+            mp4_box(b"mdat", b"data"),
+        ]
+        .concat()
+    }
+
+    #[test]
+    fn a_segment_is_out_once_its_video_reaches_the_next_start() {
+        // 4 s grid, fragments of 2 s: segment 0 is whole after the second fragment, before
+        // ffmpeg has written the third (which it does only at the keyframe after it).
+        let mut c = Cutter::new(Grid::fixed(20.0), 0.0);
+        assert!(matches!(c.push(&init()).unwrap()[..], [Cut::Init(_)]));
+        assert!(c.push(&timed_fragment(0, 32000)).unwrap().is_empty());
+        let cuts = c.push(&timed_fragment(32000, 32000)).unwrap();
+        assert!(
+            matches!(&cuts[..], [Cut::Segment { index: 0, bytes }] if tfdts(bytes) == [0, 32000]),
+            "{cuts:?}"
+        );
+        // The next fragment starts segment 1; without durations a segment waits for the next.
+        assert!(c.push(&fragment(64000, None)).unwrap().is_empty());
+        assert!(c.push(&fragment(96000, None)).unwrap().is_empty());
+        let cuts = c.push(&fragment(128000, None)).unwrap();
+        assert!(
+            matches!(&cuts[..], [Cut::Segment { index: 1, .. }]),
+            "{cuts:?}"
+        );
+        // Audio alone after a segment went out belongs to the next one, not to segment 0.
+        let mut c = Cutter::new(Grid::fixed(20.0), 0.0);
+        c.push(&init()).unwrap();
+        c.push(&timed_fragment(0, 64000)).unwrap();
+        let mut audio = fragment(0, Some(0));
+        // Drop the video traf: moof(8) + mfhd(16), then the video traf (8 + 16 + 20).
+        let moof_len = u32::from_be_bytes([audio[0], audio[1], audio[2], audio[3]]) as usize;
+        let vtraf = 8 + 16 + 20;
+        audio.drain(24..24 + vtraf);
+        audio[..4].copy_from_slice(&((moof_len - vtraf) as u32).to_be_bytes());
+        assert!(c.push(&audio).unwrap().is_empty());
+        let cuts = c.finish();
+        assert!(
+            matches!(&cuts[..], [Cut::Segment { index: 1, .. }]),
+            "{cuts:?}"
+        );
     }
 
     #[test]
