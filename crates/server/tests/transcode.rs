@@ -327,12 +327,59 @@ async fn hostile_paths_and_asks_get_clear_answers_and_leave_no_ffmpeg() {
         let got = common::raw_get(addr, path);
         assert_eq!(got, *want, "{path}");
     }
+    // A client that goes away while its segment is being made: nobody waits on the job any
+    // more, and the server goes on.
+    {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            s,
+            "GET /hls/film.mkv/vcopy-a1aac/1.m4s HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
+        .unwrap();
+    }
     // And the server still plays the real file.
     assert_eq!(
         common::raw_get(addr, "/hls/film.mkv/vcopy-a1aac/2.m4s"),
         200
     );
     assert_eq!(common::raw_get(addr, "/poster/film.mkv"), 200);
+    let playlist = |addr| async move {
+        let url = format!("http://{addr}/hls/film.mkv/vcopy-a1aac/index.m3u8");
+        let text = reqwest::get(url).await.unwrap().text().await.unwrap();
+        text.lines().filter(|l| l.starts_with("#EXTINF")).count()
+    };
+    assert_eq!(playlist(addr).await, 3, "10 s: 4 + 4 + 2");
+    // The file is replaced by a shorter one while a job of the old one may still run: the
+    // playlist and segments are the new version's (the cache is keyed by size and mtime).
+    assert_eq!(
+        common::raw_get(addr, "/hls/film.mkv/vcopy-a1aac/0.m4s"),
+        200
+    );
+    make(
+        &inside.join("film.mkv"),
+        "320x240",
+        6,
+        &[
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+            "-c:a",
+            "ac3",
+        ],
+    );
+    assert_eq!(playlist(addr).await, 2, "6 s: 4 + 2");
+    assert_eq!(
+        common::raw_get(addr, "/hls/film.mkv/vcopy-a1aac/1.m4s"),
+        200
+    );
+    assert_eq!(
+        common::raw_get(addr, "/hls/film.mkv/vcopy-a1aac/2.m4s"),
+        404
+    );
     server.shutdown().await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(our_ffmpegs(dir.path()), Vec::<u32>::new());

@@ -1,9 +1,11 @@
 //! The ffmpeg jobs that make HLS segments: at most `max` at once, each started at the segment
 //! a viewer asked for, running at most [`AHEAD`] segments past the last one asked for (then its
 //! pipe fills and ffmpeg waits, costing nothing), and stopped once nobody has asked it for
-//! anything for [`IDLE`]. A job is a task owning its ffmpeg child: when the task ends or is
-//! aborted, the child is killed (`kill_on_drop`); if the whole server dies, ffmpeg's next
-//! write meets a closed pipe and it exits.
+//! anything for [`IDLE`]. A new job of a film pauses that film's jobs nobody waits on (a
+//! seek: the new place gets the cores) until they are asked for something again. A job is a
+//! task owning its ffmpeg child: when the task ends or is aborted, the child is killed
+//! (`kill_on_drop`); if the whole server dies, ffmpeg's next write meets a closed pipe and it
+//! exits.
 
 use crate::cache::{Cache, FileKey};
 use crate::cutter::{Cut, Cutter};
@@ -37,6 +39,20 @@ struct Progress {
     ended: Option<Result<(), String>>,
 }
 
+/// How far a job may run: past the furthest segment asked for, by `ahead` segments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Allowed {
+    wanted: usize,
+    /// [`AHEAD`], or 0 while the job gives way to a new job of its stream (a seek).
+    ahead: usize,
+}
+
+impl Allowed {
+    fn limit(self) -> usize {
+        self.wanted + self.ahead
+    }
+}
+
 /// One running ffmpeg.
 #[derive(Debug)]
 struct Job {
@@ -46,8 +62,8 @@ struct Job {
     first: usize,
     args: Vec<String>,
     progress: watch::Receiver<Progress>,
-    /// The furthest segment asked for, and when anything was last asked.
-    wanted: watch::Sender<usize>,
+    /// How far it may run, and when anything was last asked.
+    allowed: watch::Sender<Allowed>,
     last_asked: Mutex<Instant>,
     /// Requests waiting on this job now: a job someone waits for is never stopped for room.
     waiters: std::sync::atomic::AtomicUsize,
@@ -73,12 +89,11 @@ impl Drop for Waiting<'_> {
 impl Job {
     fn touch(&self, segment: usize) {
         *self.last_asked.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
-        self.wanted.send_if_modified(|w| {
-            let more = segment > *w;
-            if more {
-                *w = segment;
-            }
-            more
+        self.allowed.send_if_modified(|a| {
+            let before = *a;
+            a.wanted = a.wanted.max(segment);
+            a.ahead = AHEAD;
+            *a != before
         });
     }
 
@@ -92,7 +107,7 @@ impl Job {
     /// How many segments past the furthest one asked for this job has made.
     fn lead(&self) -> usize {
         let done = self.progress.borrow().done;
-        done.map_or(0, |d| d.saturating_sub(*self.wanted.borrow()))
+        done.map_or(0, |d| d.saturating_sub(self.allowed.borrow().wanted))
     }
 
     fn running(&self) -> bool {
@@ -293,7 +308,10 @@ impl Jobs {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let args = (spec.args)(index);
         let (progress_tx, progress) = watch::channel(Progress::default());
-        let (wanted, wanted_rx) = watch::channel(index);
+        let (allowed, allowed_rx) = watch::channel(Allowed {
+            wanted: index,
+            ahead: AHEAD,
+        });
         let runner = Runner {
             id,
             ffmpeg: self.ffmpeg.clone(),
@@ -302,7 +320,7 @@ impl Jobs {
             spec: spec.clone(),
             first: index,
             progress: progress_tx,
-            wanted: wanted_rx,
+            allowed: allowed_rx,
         };
         let task = tokio::spawn(runner.run()).abort_handle();
         let job = Arc::new(Job {
@@ -315,13 +333,23 @@ impl Jobs {
                 .map(|a| a.to_string_lossy().into_owned())
                 .collect(),
             progress,
-            wanted,
+            allowed,
             last_asked: Mutex::new(Instant::now()),
             waiters: std::sync::atomic::AtomicUsize::new(0),
             task,
         });
         tracing::info!(target: "homestream::transcode",
             "job {id} started: {} ({}) from segment {index}", spec.file.path.display(), spec.plan.key());
+        // The other jobs of this stream that nobody waits on give way: most likely this is
+        // their viewer's seek, and the new place should have both cores. Another viewer of
+        // theirs asking for anything sets them going again.
+        for j in jobs
+            .iter()
+            .filter(|j| j.file == spec.file && j.plan == spec.plan)
+            .filter(|j| j.waiters.load(Ordering::Relaxed) == 0)
+        {
+            j.allowed.send_modify(|a| a.ahead = 0);
+        }
         jobs.push(Arc::clone(&job));
         // Reaper: stops the job once idle. Holds only a weak handle, so a finished job goes.
         let weak = Arc::downgrade(&job);
@@ -386,7 +414,7 @@ struct Runner {
     spec: JobSpec,
     first: usize,
     progress: watch::Sender<Progress>,
-    wanted: watch::Receiver<usize>,
+    allowed: watch::Receiver<Allowed>,
 }
 
 impl Runner {
@@ -435,8 +463,8 @@ impl Runner {
             let at = cutter
                 .position_secs()
                 .map_or(self.first, |t| self.spec.grid.segment_at(t));
-            if at > *self.wanted.borrow() + AHEAD
-                && self.wanted.wait_for(|w| at <= w + AHEAD).await.is_err()
+            if at > self.allowed.borrow().limit()
+                && self.allowed.wait_for(|a| at <= a.limit()).await.is_err()
             {
                 return Ok(());
             }

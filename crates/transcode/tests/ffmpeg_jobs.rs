@@ -244,6 +244,63 @@ async fn a_second_film_takes_the_slot_of_a_parked_job() {
     t.stop_all();
 }
 
+/// A seek: the job at the old place, that nobody waits on any more, pauses while the new
+/// place is made (it would otherwise run on to five segments ahead and halve the cores the
+/// seek gets), and goes on when its place is asked for again.
+#[tokio::test]
+async fn a_seek_pauses_the_job_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.avi");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "60",
+        "-c:v",
+        "mpeg4",
+        "-c:a",
+        "libmp3lame",
+        file.to_str().unwrap(),
+    ]);
+    let t = transcoder(dir.path());
+    let info = t
+        .play(&file, "old.avi", &Caps::parse("mp4,h264,aac,hls"), None)
+        .await
+        .unwrap();
+    let Plan::Hls(plan) = info.plan else {
+        panic!("an AVI is not played directly")
+    };
+    assert_eq!(plan.key(), "vh264-a1aac");
+    let done = |first: u64| {
+        t.status()["jobs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["first_segment"] == first)
+            .map(|j| j["done_segment"].as_u64().unwrap_or(0))
+    };
+    t.segment(&file, plan, 0).await.unwrap();
+    t.segment(&file, plan, 10).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let left = done(0).expect("the first job still runs");
+    // Unpaused it would be at 5 by now (the new job is parked at 15 long since).
+    assert!(left <= 2, "the job left behind ran on to segment {left}");
+    // Its viewer comes back: it goes on.
+    t.segment(&file, plan, 1).await.unwrap();
+    let t0 = std::time::Instant::now();
+    while done(0) < Some(4) {
+        assert!(t0.elapsed().as_secs() < 20, "{}", t.status());
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    t.stop_all();
+}
+
 #[tokio::test]
 async fn a_poster_a_subtitle_track_and_hostile_asks() {
     let dir = tempfile::tempdir().unwrap();
