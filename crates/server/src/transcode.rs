@@ -9,7 +9,7 @@ use crate::media::not_found;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use homestream_library::{MediaKind, Resolved, kind_of};
-use homestream_transcode::{Caps, Error as TxError, HlsPlan, Transcoder};
+use homestream_transcode::{Caps, Error as TxError, HlsPlan};
 use http::{StatusCode, header};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,14 +45,13 @@ async fn video_file(st: &Arc<AppState>, raw: &str) -> Result<(PathBuf, String), 
     Ok((path, name))
 }
 
-fn transcoder(st: &AppState) -> Result<&Arc<Transcoder>, Response> {
-    st.transcode.as_ref().ok_or_else(|| {
-        (
-            StatusCode::NOT_IMPLEMENTED,
-            format!("ffmpeg is not available here. {NO_FFMPEG}\n"),
-        )
-            .into_response()
-    })
+/// What the file-play routes answer when there is no transcoder.
+fn no_ffmpeg() -> Response {
+    (
+        StatusCode::NOT_IMPLEMENTED,
+        format!("ffmpeg is not available here. {NO_FFMPEG}\n"),
+    )
+        .into_response()
 }
 
 /// A transcoder error as a response with a clear reason.
@@ -120,9 +119,8 @@ pub async fn play(State(st): State<Arc<AppState>>, req: Request) -> Response {
 
 /// GET `/hls/<path>/<plan>/index.m3u8 | init.mp4 | <n>.m4s`.
 pub async fn hls(State(st): State<Arc<AppState>>, req: Request) -> Response {
-    let t = match transcoder(&st) {
-        Ok(t) => Arc::clone(t),
-        Err(r) => return r,
+    let Some(t) = st.transcode.clone() else {
+        return no_ffmpeg();
     };
     let raw = req.uri().path().strip_prefix("/hls/").unwrap_or("");
     let mut parts = raw.rsplitn(3, '/');
@@ -166,9 +164,8 @@ pub async fn hls(State(st): State<Arc<AppState>>, req: Request) -> Response {
 
 /// GET `/poster/<path>`: a JPEG from about 10 % into the video.
 pub async fn poster(State(st): State<Arc<AppState>>, req: Request) -> Response {
-    let t = match transcoder(&st) {
-        Ok(t) => Arc::clone(t),
-        Err(r) => return r,
+    let Some(t) = st.transcode.clone() else {
+        return no_ffmpeg();
     };
     let raw = req.uri().path().strip_prefix("/poster/").unwrap_or("");
     let (path, _) = match video_file(&st, raw).await {
@@ -183,9 +180,8 @@ pub async fn poster(State(st): State<Arc<AppState>>, req: Request) -> Response {
 
 /// GET `/subs/<path>?stream=N`: an embedded text subtitle stream as WebVTT.
 pub async fn subs(State(st): State<Arc<AppState>>, req: Request) -> Response {
-    let t = match transcoder(&st) {
-        Ok(t) => Arc::clone(t),
-        Err(r) => return r,
+    let Some(t) = st.transcode.clone() else {
+        return no_ffmpeg();
     };
     let Some(stream) = query(&req, "stream").and_then(|s| s.parse::<u32>().ok()) else {
         return (StatusCode::BAD_REQUEST, "stream=N is needed\n").into_response();
