@@ -98,6 +98,7 @@ pub async fn start(config: ServeConfig) -> Result<Server, Error> {
         whip,
         started: Instant::now(),
         transcode: start_transcoder(&config),
+        transcode_hint: (!config.no_transcode).then_some(crate::transcode::NO_FFMPEG),
     });
     let (router, routes) = build_router(Arc::clone(&state));
     let router = app(router, auth.clone());

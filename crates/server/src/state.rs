@@ -14,4 +14,7 @@ pub struct AppState {
     pub started: Instant,
     /// Remux/transcode, posters, embedded subtitles; `None` when ffmpeg is missing.
     pub transcode: Option<Arc<homestream_transcode::Transcoder>>,
+    /// What a page says of a file it cannot play when `transcode` is `None`: how to get
+    /// ffmpeg; nothing when the user turned transcoding off (`--no-transcode`).
+    pub transcode_hint: Option<&'static str>,
 }

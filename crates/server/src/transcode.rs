@@ -95,7 +95,7 @@ pub async fn play(State(st): State<Arc<AppState>>, req: Request) -> Response {
     };
     let Some(t) = st.transcode.as_ref() else {
         return axum::Json(serde_json::json!({
-            "mode": "direct", "ffmpeg": false, "hint": NO_FFMPEG,
+            "mode": "direct", "ffmpeg": false, "hint": st.transcode_hint,
         }))
         .into_response();
     };

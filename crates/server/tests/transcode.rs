@@ -549,3 +549,60 @@ async fn a_folder_of_500_films_lists_at_once_and_makes_posters_only_when_shown()
     assert_eq!(jpeg.headers()["content-type"], "image/jpeg");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_ffmpeg_files_are_served_as_before_and_pages_say_what_ffmpeg_adds() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("old.avi"), b"RIFF\0\0\0\0AVI not really").unwrap();
+    let get = |url: String| async move {
+        let r = reqwest::get(url).await.unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    for (ffmpeg, no_transcode) in [
+        (Some(state.path().join("no-such-ffmpeg")), false),
+        (None, true),
+    ] {
+        let server = homestream_server::start(homestream_server::ServeConfig {
+            paths: vec![dir.path().to_path_buf()],
+            bind: Some(std::net::Ipv4Addr::LOCALHOST.into()),
+            port: Some(0),
+            state_dir: Some(state.path().to_path_buf()),
+            ffmpeg,
+            no_transcode,
+            ..Default::default()
+        })
+        .await
+        .expect("a server starts without ffmpeg");
+        let base = format!("http://{}", server.local_addr);
+        let (status, page) = get(format!("{base}/watch/old.avi")).await;
+        assert_eq!(status, 200);
+        assert!(
+            page.contains("src=\"/media/old.avi\""),
+            "the file is the source: {page}"
+        );
+        // Missing ffmpeg: the page says what installing it adds; turned off: nothing.
+        assert_eq!(page.contains("apt install ffmpeg"), !no_transcode, "{page}");
+        let (status, play) = get(format!("{base}/api/play/old.avi")).await;
+        assert_eq!(status, 200);
+        let play: serde_json::Value = serde_json::from_str(&play).unwrap();
+        assert_eq!(play["mode"], "direct");
+        assert_eq!(play["ffmpeg"], false);
+        assert_eq!(play["hint"].is_string(), !no_transcode, "{play}");
+        for path in [
+            "/hls/old.avi/vh264-a1aac/index.m3u8",
+            "/hls/old.avi/vh264-a1aac/0.m4s",
+            "/poster/old.avi",
+            "/subs/old.avi?stream=0",
+        ] {
+            assert_eq!(common::raw_get(server.local_addr, path), 501, "{path}");
+        }
+        let (_, home) = get(format!("{base}/")).await;
+        assert!(
+            home.contains("old.avi") && !home.contains("class=\"poster\""),
+            "{home}"
+        );
+        assert_eq!(common::raw_get(server.local_addr, "/media/old.avi"), 200);
+        server.shutdown().await;
+    }
+}

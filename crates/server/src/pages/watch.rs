@@ -47,6 +47,7 @@ fn page_for(st: &AppState, raw: &str, top: &str) -> Result<String, LibError> {
     let parent_url = encode_segments(parent);
     let listing = st.library.list(&parent_url)?;
     let transcode = st.transcode.is_some();
+    let hint = if transcode { None } else { st.transcode_hint };
     Ok(render(
         &name,
         &url,
@@ -55,6 +56,7 @@ fn page_for(st: &AppState, raw: &str, top: &str) -> Result<String, LibError> {
         &listing,
         top,
         transcode,
+        hint,
     ))
 }
 
@@ -66,6 +68,7 @@ fn render(
     listing: &Listing,
     top: &str,
     transcode: bool,
+    no_ffmpeg_hint: Option<&str>,
 ) -> String {
     let playable: Vec<_> = listing
         .entries
@@ -138,10 +141,9 @@ fn render(
     } else {
         format!("src=\"/media/{}\"", esc(url))
     };
-    let hint = if video && !transcode {
-        format!(" {}", esc(crate::transcode::NO_FFMPEG))
-    } else {
-        String::new()
+    let hint = match no_ffmpeg_hint {
+        Some(h) if video => format!(" {}", esc(h)),
+        _ => String::new(),
     };
     let body = format!(
         "{top}<main class=\"watch\"><a class=\"back\" href=\"{back}\">← folder</a><h2 class=\"title\">{title}</h2>\
