@@ -46,18 +46,22 @@ fn page_for(st: &AppState, raw: &str, top: &str) -> Result<String, LibError> {
     let url = encode_segments(&segs);
     let parent_url = encode_segments(parent);
     let listing = st.library.list(&parent_url)?;
-    let transcode = st.transcode.is_some();
-    let hint = if transcode { None } else { st.transcode_hint };
-    Ok(render(
-        &name,
-        &url,
-        &parent_url,
-        kind,
-        &listing,
-        top,
-        transcode,
-        hint,
-    ))
+    let play = match st.transcode {
+        Some(_) => Play::AskServer,
+        None => Play::Direct {
+            hint: st.transcode_hint,
+        },
+    };
+    Ok(render(&name, &url, &parent_url, kind, &listing, top, play))
+}
+
+/// How the page plays a video.
+#[derive(Clone, Copy)]
+enum Play {
+    /// Asks `/api/play` (ffmpeg is there).
+    AskServer,
+    /// The file is the source; `hint` says what ffmpeg would add.
+    Direct { hint: Option<&'static str> },
 }
 
 fn render(
@@ -67,8 +71,7 @@ fn render(
     kind: MediaKind,
     listing: &Listing,
     top: &str,
-    transcode: bool,
-    no_ffmpeg_hint: Option<&str>,
+    play: Play,
 ) -> String {
     let playable: Vec<_> = listing
         .entries
@@ -133,7 +136,7 @@ fn render(
     // With ffmpeg, the page asks `/api/play` how this browser plays the file before loading
     // anything (player.js sets the source); without, the file is the source.
     let video = kind == MediaKind::Video;
-    let source = if video && transcode {
+    let source = if video && matches!(play, Play::AskServer) {
         format!(
             "data-src=\"/media/{0}\" data-play=\"/api/play/{0}\"",
             esc(url)
@@ -141,8 +144,8 @@ fn render(
     } else {
         format!("src=\"/media/{}\"", esc(url))
     };
-    let hint = match no_ffmpeg_hint {
-        Some(h) if video => format!(" {}", esc(h)),
+    let hint = match play {
+        Play::Direct { hint: Some(h) } if video => format!(" {}", esc(h)),
         _ => String::new(),
     };
     let body = format!(
