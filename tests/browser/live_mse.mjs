@@ -1,10 +1,11 @@
-// Usage: node live_mse.mjs URL-of-/live/NAME/?via=mse|hls SECONDS [restart]
+// Usage: node live_mse.mjs URL-of-/live/NAME/?via=mse|hls SECONDS [restart|drop-first]
 // Plays the live page in Chromium and measures what a viewer gets: time to first picture,
 // frames presented per second, glass-to-glass latency (display time of each frame minus the
 // capture time in its timecode block), the beeps heard through Web Audio, the page's own
 // latency readout; then reloads the page and measures again; with `restart`, waits for the
 // server to go away and come back (the Rust test restarts it when the file $HS_MARK appears)
-// and for the page to recover.
+// and for the page to recover. With `drop-first`, the page's first WebSocket is closed right
+// after its init segment (play() still pending), and what is measured is after the reconnect.
 import { writeFileSync } from 'node:fs';
 import { run } from './lib.mjs';
 import { decodeTimecodeSource } from './timecode.mjs';
@@ -101,9 +102,33 @@ function summarize(m) {
   return { ...rest, latencyP50: percentile(latencies, 0.5), latencyP95: percentile(latencies, 0.95), latencyMax: percentile(latencies, 1) };
 }
 
+// Closes the page's first WebSocket once its first binary message (the init segment) is in.
+const dropFirstSource = `(() => {
+  const WS = window.WebSocket;
+  let n = 0;
+  window.WebSocket = function (...args) {
+    const ws = new WS(...args);
+    if (++n === 1) {
+      ws.addEventListener('message', (ev) => {
+        if (typeof ev.data !== 'string') setTimeout(() => ws.close(), 0);
+      });
+    }
+    return ws;
+  };
+  window.WebSocket.prototype = WS.prototype;
+})();`;
+
 await run(async (page) => {
   await page.addInitScript(decodeTimecodeSource);
   await page.addInitScript(probeSource);
+  if (mode === 'drop-first') {
+    await page.addInitScript(dropFirstSource);
+    await page.goto(url);
+    await page.waitForFunction(() => window.hsStats && hsStats.reconnects >= 1, null, { timeout: 10_000 });
+    await page.evaluate(() => hsListen());
+    const first = summarize(await measure(page, secs));
+    return { first, muted: await page.evaluate(() => document.getElementById('video').muted) };
+  }
   await page.goto(url);
   await page.waitForFunction(() => document.getElementById('video') && !document.getElementById('video').hidden, null, { timeout: 10_000 });
   const audioState = await page.evaluate(() => hsListen());

@@ -198,7 +198,11 @@
 
   function play() {
     video.muted = false;
-    video.play().catch(() => {
+    video.play().catch((e) => {
+      // Only a refusal of autoplay with sound mutes: a play() cut short by a new source (a
+      // reconnect while it was pending: AbortError) would otherwise leave the stream silent
+      // for good. The new source's own play() follows.
+      if (!e || e.name !== 'NotAllowedError') return;
       // Autoplay with sound refused: play muted and offer the button.
       video.muted = true;
       unmute.hidden = false;

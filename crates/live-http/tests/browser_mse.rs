@@ -6,11 +6,16 @@ mod common;
 
 use std::time::Duration;
 
+/// The tests of this file run one at a time: each measures frame rates and sound on two
+/// cores that a second Chromium and encoder would share.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 // It once presented 2-6 fps in CI: a late capture made a decode-time gap that MSE treats as a
 // discontinuity, dropping video up to the next keyframe. Video samples now declare a hold
 // (encode/video.rs, HOLD_FRAMES), so this test guards that.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_plays_mse_with_sound_and_recovers() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let specs = ["demo=test:640x360@30"];
     // On a runtime of its own, so that stopping it closes every connection (a real restart).
     let (addr, rt) = std::thread::spawn(move || common::serve_detached(&specs))
@@ -104,4 +109,27 @@ async fn chromium_plays_mse_with_sound_and_recovers() {
         assert!(m["latencyP95"].as_f64().unwrap() < 1000.0, "{phase}: {m}");
     }
     assert!(seen["restarted"]["page"]["reconnects"].as_u64().unwrap() >= 1);
+}
+
+/// A reconnect while the first `play()` is still pending (the socket dropped right after the
+/// init segment) must not leave the stream muted: the pending play is rejected with an
+/// AbortError, which the page once took for a refusal of autoplay with sound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_before_the_first_picture_keeps_the_sound() {
+    let _alone = ONE_AT_A_TIME.lock().await;
+    let specs = ["demo=test:320x180@30"];
+    let (addr, rt) = std::thread::spawn(move || common::serve_detached(&specs))
+        .join()
+        .unwrap();
+    let url = format!("http://{addr}/live/demo/?via=mse");
+    let seen =
+        homestream_test_support::browser_script("live_mse.mjs", &[&url, "4", "drop-first"], &[])
+            .await;
+    std::thread::spawn(move || rt.shutdown_timeout(Duration::from_secs(2)))
+        .join()
+        .unwrap();
+    let first = &seen["first"];
+    assert!(first["page"]["reconnects"].as_u64().unwrap() >= 1, "{seen}");
+    assert_eq!(seen["muted"], false, "the page muted itself: {seen}");
+    assert!(first["beeps"].as_u64().unwrap() >= 2, "beeps heard: {seen}");
 }
