@@ -193,6 +193,16 @@ async fn an_mpeg_ts_is_remuxed_with_its_aac_configuration() {
     assert_eq!(plan.key(), "vcopy-a1copy");
     assert_eq!(info.mode, "remux");
     let init = t.init(&file, plan).await.unwrap();
+    // The keyframe scan (it reads every packet) is kept with the segments, for later plays.
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
+        .unwrap()
+        .filter_map(|d| std::fs::read(d.ok()?.path().join("keyframes-0.csv")).ok())
+        .collect();
+    assert_eq!(kept.len(), 1, "one keyframe list for the file");
+    assert!(
+        String::from_utf8_lossy(&kept[0]).lines().count() >= 300,
+        "12 s of 25 fps packets"
+    );
     for (i, start) in [(0usize, 0.0f64), (2, 8.0)] {
         let seg = t.segment(&file, plan, i).await.unwrap();
         let (times, audio) = probe_segment(dir.path(), &init, &seg);
