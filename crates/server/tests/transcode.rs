@@ -58,6 +58,18 @@ fn make(out: &Path, size: &str, secs: u32, codecs: &[&str]) {
     ffmpeg(&a);
 }
 
+/// H.264 with a keyframe every 2 s and AC-3: an MKV whose video is copied, its sound not.
+const H264_AC3: [&str; 8] = [
+    "-c:v",
+    "libx264",
+    "-preset",
+    "ultrafast",
+    "-g",
+    "50",
+    "-c:a",
+    "ac3",
+];
+
 /// The five files of a mixed collection.
 fn collection(dir: &Path) {
     let x264 = [
@@ -270,21 +282,7 @@ async fn hostile_paths_and_asks_get_clear_answers_and_leave_no_ffmpeg() {
     let state = tempfile::tempdir().unwrap();
     let inside = dir.path().join("lib");
     std::fs::create_dir(&inside).unwrap();
-    make(
-        &inside.join("film.mkv"),
-        "320x240",
-        10,
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-            "-c:a",
-            "ac3",
-        ],
-    );
+    make(&inside.join("film.mkv"), "320x240", 10, &H264_AC3);
     // Beside the served folder: must stay unreachable.
     make(
         &dir.path().join("secret.mkv"),
@@ -356,21 +354,7 @@ async fn hostile_paths_and_asks_get_clear_answers_and_leave_no_ffmpeg() {
         common::raw_get(addr, "/hls/film.mkv/vcopy-a1aac/0.m4s"),
         200
     );
-    make(
-        &inside.join("film.mkv"),
-        "320x240",
-        6,
-        &[
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-            "-c:a",
-            "ac3",
-        ],
-    );
+    make(&inside.join("film.mkv"), "320x240", 6, &H264_AC3);
     assert_eq!(playlist(addr).await, 2, "6 s: 4 + 2");
     assert_eq!(
         common::raw_get(addr, "/hls/film.mkv/vcopy-a1aac/1.m4s"),

@@ -13,6 +13,30 @@ fn ffmpeg(args: &[&str]) {
     assert!(st.success(), "ffmpeg {args:?}");
 }
 
+/// `secs` of the test picture at `size` and a tone, encoded with `codecs`, into `out`.
+fn test_film(out: &Path, size: &str, secs: u32, codecs: &[&str]) {
+    let picture = format!("testsrc2=size={size}:rate=25");
+    let secs = secs.to_string();
+    let mut args = vec!["-f", "lavfi", "-i", &picture];
+    args.extend(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"]);
+    args.extend(["-t", &secs]);
+    args.extend(codecs);
+    args.push(out.to_str().unwrap());
+    ffmpeg(&args);
+}
+
+/// How `t` plays `file` (named `name`) in a browser with H.264 + AAC: an HLS plan.
+async fn hls_plan(t: &Transcoder, file: &Path, name: &str) -> (HlsPlan, &'static str) {
+    let info = t
+        .play(file, name, &Caps::parse("mp4,h264,aac,hls"), None)
+        .await
+        .unwrap();
+    match info.plan {
+        Plan::Hls(plan) => (plan, info.mode),
+        Plan::Direct => panic!("{name} is not played directly"),
+    }
+}
+
 /// 30 s of H.264 (keyframe every 2 s) + AC-3 + an SRT track, in MKV.
 fn h264_ac3_mkv(dir: &Path) -> PathBuf {
     let srt = dir.join("s.srt");
@@ -161,37 +185,17 @@ async fn an_mkv_with_ac3_is_remuxed_with_aac_and_any_segment_starts_where_the_pl
 async fn an_mpeg_ts_is_remuxed_with_its_aac_configuration() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("rec.ts");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=320x240:rate=25",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-t",
-        "12",
-        "-c:v",
-        "libx264",
-        "-preset",
-        "ultrafast",
-        "-g",
-        "50",
-        "-c:a",
-        "aac",
-        file.to_str().unwrap(),
-    ]);
+    let x264 = ["-c:v", "libx264", "-preset", "ultrafast", "-g", "50"];
+    test_film(
+        &file,
+        "320x240",
+        12,
+        &[&x264[..], &["-c:a", "aac"]].concat(),
+    );
     let t = transcoder(dir.path());
-    let info = t
-        .play(&file, "rec.ts", &Caps::parse("mp4,h264,aac,hls"), None)
-        .await
-        .unwrap();
-    let Plan::Hls(plan) = info.plan else {
-        panic!("an MPEG-TS is not played directly")
-    };
+    let (plan, mode) = hls_plan(&t, &file, "rec.ts").await;
     assert_eq!(plan.key(), "vcopy-a1copy");
-    assert_eq!(info.mode, "remux");
+    assert_eq!(mode, "remux");
     let init = t.init(&file, plan).await.unwrap();
     // The keyframe scan (it reads every packet) is kept with the segments, for later plays.
     let kept: Vec<_> = std::fs::read_dir(dir.path().join("cache"))
@@ -232,13 +236,8 @@ async fn a_second_film_takes_the_slot_of_a_parked_job() {
         max_jobs: Some(1),
     })
     .unwrap();
-    let caps = Caps::parse("mp4,h264,aac,hls");
-    let plan = |p: Plan| match p {
-        Plan::Hls(h) => h,
-        Plan::Direct => panic!("an MKV is not played directly"),
-    };
-    let pa = plan(t.play(&a, "film.mkv", &caps, None).await.unwrap().plan);
-    let pb = plan(t.play(&b, "other.mkv", &caps, None).await.unwrap().plan);
+    let (pa, _) = hls_plan(&t, &a, "film.mkv").await;
+    let (pb, _) = hls_plan(&t, &b, "other.mkv").await;
     t.segment(&a, pa, 0).await.unwrap();
     // The job parks once it is AHEAD segments past 0 (copying is fast: well within 10 s).
     let t0 = std::time::Instant::now();
@@ -261,31 +260,14 @@ async fn a_second_film_takes_the_slot_of_a_parked_job() {
 async fn a_seek_pauses_the_job_left_behind() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("old.avi");
-    ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc2=size=640x360:rate=25",
-        "-f",
-        "lavfi",
-        "-i",
-        "sine=frequency=440:sample_rate=48000",
-        "-t",
-        "60",
-        "-c:v",
-        "mpeg4",
-        "-c:a",
-        "libmp3lame",
-        file.to_str().unwrap(),
-    ]);
+    test_film(
+        &file,
+        "640x360",
+        60,
+        &["-c:v", "mpeg4", "-c:a", "libmp3lame"],
+    );
     let t = transcoder(dir.path());
-    let info = t
-        .play(&file, "old.avi", &Caps::parse("mp4,h264,aac,hls"), None)
-        .await
-        .unwrap();
-    let Plan::Hls(plan) = info.plan else {
-        panic!("an AVI is not played directly")
-    };
+    let (plan, _) = hls_plan(&t, &file, "old.avi").await;
     assert_eq!(plan.key(), "vh264-a1aac");
     let done = |first: u64| {
         t.status()["jobs"]
